@@ -1,0 +1,1 @@
+"""`retrotread info` (placeholder: its owner replaces this module)."""

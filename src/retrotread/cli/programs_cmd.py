@@ -1,0 +1,1 @@
+"""`retrotread programs` (placeholder: its owner replaces this module)."""

@@ -1,0 +1,1 @@
+"""`retrotread run` (placeholder: its owner replaces this module)."""

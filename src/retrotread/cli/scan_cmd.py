@@ -1,0 +1,1 @@
+"""`retrotread scan` (placeholder: its owner replaces this module)."""

@@ -1,0 +1,1 @@
+"""`retrotread stop` (placeholder: its owner replaces this module)."""

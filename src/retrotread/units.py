@@ -1,0 +1,13 @@
+"""The user speaks mph, FTMS speaks km/h: the one place that converts."""
+
+from __future__ import annotations
+
+KMH_PER_MPH = 1.609344  # exact, by definition of the international mile
+
+
+def mph_to_kmh(mph: float) -> float:
+    return mph * KMH_PER_MPH
+
+
+def kmh_to_mph(kmh: float) -> float:
+    return kmh / KMH_PER_MPH
