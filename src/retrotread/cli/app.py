@@ -30,13 +30,16 @@ app = typer.Typer(
 def _global_options(
     ctx: typer.Context,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (TOML) to use instead of the user's.")
+        Path | None, typer.Option("--config", help="Config file (TOML) instead of the user's.")
     ] = None,
     log_format: Annotated[
         LogFormat, typer.Option("--log-format", help="console or json; default by terminal.")
     ] = LogFormat.auto,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
 ) -> None:
+    from retrotread.logs import configure_logging
+
+    configure_logging(log_format.value, verbose)
     ctx.obj = CliState(config_file=config, log_format=log_format, verbose=verbose)
 
 

@@ -1,1 +1,124 @@
-"""`retrotread programs` (placeholder: its owner replaces this module)."""
+"""`retrotread programs [NAME]`: list the built-in programs, or show one with its segments.
+
+A rich table on a terminal; plain, tab-free text otherwise (pipes, scripts); `--json` for machines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from retrotread.cli.app import app
+
+if TYPE_CHECKING:
+    from retrotread.session.plan import Plan, Segment
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _span(plan: Plan) -> str:
+    from retrotread.session.plan import Direction
+
+    parts = []
+    for direction in Direction:
+        span = plan.speed_span_mph(direction)
+        if span is not None:
+            lo, hi = span
+            speeds = f"{lo:.1f}" if lo == hi else f"{lo:.1f}-{hi:.1f}"
+            parts.append(f"{direction.value} {speeds} mph")
+    return ", ".join(parts)
+
+
+def _speed(segment: Segment) -> str:
+    if segment.target_mph is not None:
+        return f"{segment.target_mph:.1f} mph"
+    return f"{segment.min_mph:.1f}-{segment.max_mph:.1f} mph"
+
+
+def _segment_row(index: int, segment: Segment) -> list[str]:
+    incline = "" if segment.incline_pct is None else f"{segment.incline_pct:g} %"
+    zone = f"{segment.hr_min_bpm}-{segment.hr_max_bpm} bpm" if segment.has_hr_zone else ""
+    return [
+        str(index + 1),
+        segment.name,
+        segment.direction.value,
+        _duration(segment.duration_s),
+        _speed(segment),
+        incline,
+        zone,
+    ]
+
+
+def _summary(description: str) -> str:
+    """The first sentence: the list stays one line per program."""
+    first, _, _ = description.partition(". ")
+    return first.rstrip(".") + "."
+
+
+def _plain_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _print_table(title: str | None, header: list[str], rows: list[list[str]]) -> None:
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header, title=title, title_justify="left")
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        if title:
+            print(title)
+        print(_plain_table(header, rows))
+
+
+def _show_list(plans: list[Plan]) -> None:
+    header = ["name", "time", "speeds", "description"]
+    rows = [
+        [plan.name, _duration(plan.total_duration_s()), _span(plan), _summary(plan.description)]
+        for plan in plans
+    ]
+    _print_table(None, header, rows)
+
+
+def _show_plan(plan: Plan) -> None:
+    print(f"{plan.name}: {plan.title}" if plan.title else plan.name)
+    print(plan.description)
+    turns = plan.direction_changes()
+    extra = f", {turns} turn-arounds" if turns else ""
+    print(f"total {_duration(plan.total_duration_s())} ({_span(plan)}{extra})")
+    print()
+    header = ["#", "segment", "direction", "time", "speed", "incline", "heart rate"]
+    rows = [_segment_row(index, segment) for index, segment in enumerate(plan.segments)]
+    _print_table(None, header, rows)
+
+
+@app.command()
+def programs(
+    name: Annotated[str | None, typer.Argument(help="Show this program's segments.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the built-in programs, or show one with its segments."""
+    from retrotread.session.programs import list_programs, load_program
+
+    plans = [load_program(name)] if name is not None else list_programs()
+    if as_json:
+        dumped = [plan.model_dump(mode="json") for plan in plans]
+        print(json.dumps(dumped[0] if name is not None else dumped))
+    elif name is not None:
+        _show_plan(plans[0])
+    else:
+        _show_list(plans)

@@ -1,0 +1,162 @@
+"""Readable, one-line validation errors for config files, plans and flags.
+
+A person who typed a bad value wants one line that names the key, repeats what they wrote and says
+what is allowed. Pydantic's messages name one bound at a time and its locations are tuples, so the
+range checks here carry both bounds in their message and `one_line` renders the location as
+`segments[2].target_mph`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
+
+Location = tuple[str | int, ...]
+
+_SECRET_KEYS = frozenset({"password", "secret", "token"})
+_HIDDEN = "***"
+_URL_CREDENTIALS = re.compile(r"(//)[^/@]*@")
+
+
+def _fmt_number(value: float) -> str:
+    """Floats keep their decimal point (3.0 mph, not 3), ints stay ints (220 bpm)."""
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _range_text(lo: float | None, hi: float | None, unit: str, lo_open: bool) -> str:
+    suffix = f" {unit}" if unit else ""
+    if lo is not None and hi is not None:
+        if lo_open:
+            return f"> {_fmt_number(lo)} and <= {_fmt_number(hi)}{suffix}"
+        return f"within {_fmt_number(lo)}..{_fmt_number(hi)}{suffix}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {_fmt_number(lo)}{suffix}"
+    if hi is not None:
+        return f"<= {_fmt_number(hi)}{suffix}"
+    return "a number"
+
+
+def in_range(
+    lo: float | None,
+    hi: float | None,
+    unit: str = "",
+    *,
+    lo_open: bool = False,
+    hint: str = "",
+) -> WrapValidator:
+    """A validator for `Annotated[float, in_range(...)]` whose message names the whole range.
+
+    It wraps the type check too, so `"abc"` and `3.5` get the same kind of answer ("must be a number
+    within 0.5..3.0 mph"). NaN and infinities are refused: they would slip through comparisons.
+    """
+    allowed = _range_text(lo, hi, unit, lo_open)
+    extra = f" ({hint})" if hint else ""
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            number = handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "out_of_range", "must be a number " + allowed + extra
+            ) from None
+        too_low = lo is not None and (number <= lo if lo_open else number < lo)
+        too_high = hi is not None and number > hi
+        if not math.isfinite(number) or too_low or too_high:
+            raise PydanticCustomError("out_of_range", "must be " + allowed + extra)
+        return number
+
+    return WrapValidator(check)
+
+
+def field_error(field: str, value: object, message: str) -> PydanticCustomError:
+    """An error raised from a model validator that `one_line` reports against one field.
+
+    Cross-field rules (min <= max, speed by direction) run after the fields are parsed, where
+    pydantic would blame the whole model; the context carries the field and value to blame instead.
+    """
+    return PydanticCustomError(
+        "field_error", message.replace("{", "(").replace("}", ")"), {"field": field, "value": value}
+    )
+
+
+def format_location(loc: Location) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _fmt_value(loc: Location, value: object) -> str:
+    if any(isinstance(part, str) and part.lower() in _SECRET_KEYS for part in loc):
+        return _HIDDEN
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return _fmt_number(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(_URL_CREDENTIALS.sub(r"\1***@", value), ensure_ascii=False)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except ValueError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {error['ctx']['expected']}"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
+def one_line(
+    err: ValidationError,
+    source: str,
+    source_of: Callable[[Location], str] | None = None,
+) -> str:
+    """`<source>: <field.path> = <value>: <message>`; several errors are joined with "; ".
+
+    `source_of` names where one location's value came from (a file, an environment variable);
+    it overrides `source` for that error.
+    """
+    parts: list[str] = []
+    for error in err.errors():
+        loc: Location = tuple(error["loc"])
+        value = error.get("input")
+        ctx = error.get("ctx") or {}
+        if error["type"] == "field_error":
+            loc = (*loc, ctx["field"])
+            value = ctx["value"]
+        where = source_of(loc) if source_of else source
+        path = format_location(loc)
+        head = f"{where}: " if where else ""
+        if error["type"] == "missing" or not path:
+            body = f"{path}: {_message(error)}" if path else _message(error)
+        else:
+            body = f"{path} = {_fmt_value(loc, value)}: {_message(error)}"
+        parts.append(head + body)
+    if not parts:
+        return f"{source}: invalid"
+    if source_of is None and len(parts) > 1:
+        prefix = f"{source}: "
+        return prefix + "; ".join(p.removeprefix(prefix) for p in parts)
+    return "; ".join(parts)
