@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer._click.exceptions import UsageError
 
 from retrotread.cli.context import CliState, LogFormat
 from retrotread.errors import RetrotreadError
@@ -53,10 +53,10 @@ def run(argv: list[str]) -> int:
     _register_commands()
     try:
         result = app(args=argv, prog_name="retrotread", standalone_mode=False)
-    except click.exceptions.UsageError as err:
+    except UsageError as err:
         _fail(err.format_message())
         return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("retrotread: interrupted", file=sys.stderr)
         return 130
     except RetrotreadError as err:

@@ -1,11 +1,35 @@
-"""`retrotread decode KIND HEX` (placeholder until the codec lands)."""
+"""`retrotread decode KIND HEX`: one FTMS characteristic value as JSON (SPEC.md, "decode")."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
+import typer
+
 from retrotread.cli.app import app
+from retrotread.errors import InputError
 
 
 @app.command()
-def decode(kind: str, hex_value: str) -> None:
+def decode(
+    kind: Annotated[
+        str,
+        typer.Argument(metavar="KIND", help="treadmill-data, control-point, machine-status, ..."),
+    ],
+    hex_value: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="HEX", help='Bytes in hex: "84 04 90 01", 84:04:90:01 or 84049001.'),
+    ] = None,
+) -> None:
     """Decode one FTMS characteristic value and print it as JSON."""
-    raise NotImplementedError
+    from retrotread import ftms
+
+    if kind not in ftms.KINDS:
+        raise InputError(f"unknown kind {kind!r}; valid kinds: {', '.join(ftms.KINDS)}")
+    try:
+        data = ftms.parse_hex(" ".join(hex_value or []))
+        decoded = ftms.to_json_dict(kind, data)
+    except (ftms.HexFormatError, ftms.FtmsDecodeError) as err:
+        raise InputError(str(err)) from None
+    typer.echo(json.dumps(decoded))
