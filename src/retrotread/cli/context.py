@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-class LogFormat(str, enum.Enum):
+class LogFormat(enum.StrEnum):
     auto = "auto"
     console = "console"
     json = "json"

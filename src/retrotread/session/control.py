@@ -15,7 +15,7 @@ from typing import Protocol
 from retrotread.session.events import Event
 
 
-class SessionState(str, enum.Enum):
+class SessionState(enum.StrEnum):
     idle = "idle"
     starting = "starting"
     running = "running"

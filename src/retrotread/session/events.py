@@ -1,7 +1,8 @@
 """The JSON events of SPEC.md: one model per `event`, shared by `--json`, the journal and MQTT.
 
-Events are immutable values; `t` is seconds since session start on the event loop's clock (virtual
-seconds on the simulator). `to_json()` drops absent optional fields, as SPEC.md's "when present" says.
+Events are immutable values; `t` is seconds since session start on the event loop's clock
+(virtual seconds on the simulator). `to_json()` drops absent optional fields, as SPEC.md's
+"when present" says.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 Direction = Literal["backward", "forward"]
-CommandOp = Literal["request_control", "start", "set_speed", "set_incline", "stop", "pause", "reset"]
+CommandOp = Literal[
+    "request_control", "start", "set_speed", "set_incline", "stop", "pause", "reset"
+]
 SafetyAction = Literal["stop", "slow", "pause"]
 StopReason = Literal["completed", "estop", "safety_key", "console_stop", "fault", "interrupted"]
 
