@@ -1,0 +1,1 @@
+"""The safety supervisor: band, rounding, ramps, watchdogs and the stop latch."""

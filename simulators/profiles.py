@@ -1,0 +1,150 @@
+"""Device profiles: which treadmill the simulator pretends to be, read from TOML.
+
+Built-in profiles live in the repo's `configs/profiles/<name>.toml` (found relative to this
+package; in an installed wheel the configs are shipped as `retrotread/_configs`, found through the
+import system without importing any retrotread code). A path to any TOML file works too.
+
+Quirk names match the client's `[device] quirks` so a test can pair a quirky machine with the
+workaround that handles it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class Quirk(StrEnum):
+    """Misbehaviours seen on real machines (DESIGN.md, "FTMS facts that bite")."""
+
+    REQUEST_CONTROL_REJECTED = "request_control_rejected"
+    VENDOR_UNLOCK = "vendor_unlock"
+    ACK_BY_MACHINE_STATUS = "ack_by_machine_status"
+    STALE_STOP_ON_SUBSCRIBE = "stale_stop_on_subscribe"
+    START_BEFORE_SPEED = "start_before_speed"
+    START_TOGGLES_PAUSE = "start_toggles_pause"
+    SPEED_PARAM_MPH = "speed_param_mph"
+    MIN_SPEED_1KMH = "min_speed_1kmh"
+    ZERO_PACKETS = "zero_packets"
+    SINGLE_CENTRAL = "single_central"
+
+
+class ControlOp(StrEnum):
+    """Control-point operations a profile may support (FTMS op code names)."""
+
+    REQUEST_CONTROL = "request_control"
+    RESET = "reset"
+    SET_TARGET_SPEED = "set_target_speed"
+    SET_TARGET_INCLINATION = "set_target_inclination"
+    START_OR_RESUME = "start_or_resume"
+    STOP_OR_PAUSE = "stop_or_pause"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpeedRange(_Section):
+    min_kmh: float = Field(ge=0)
+    max_kmh: float = Field(gt=0, le=655.35)
+    increment_kmh: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SpeedRange:
+        if self.min_kmh >= self.max_kmh:
+            raise ValueError("min_kmh must be below max_kmh")
+        return self
+
+
+class InclineRange(_Section):
+    min_pct: float = Field(ge=-327.68)
+    max_pct: float = Field(le=327.67)
+    increment_pct: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InclineRange:
+        if self.min_pct >= self.max_pct:
+            raise ValueError("min_pct must be below max_pct")
+        return self
+
+
+class BeltSettings(_Section):
+    accel_kmh_per_s: float = Field(default=1.5, gt=0)
+    decel_kmh_per_s: float = Field(default=1.5, gt=0)
+    stop_decel_kmh_per_s: float = Field(default=4.0, gt=0)
+    command_lag_s: float = Field(default=0.3, ge=0)
+    incline_rate_pct_per_s: float = Field(default=0.5, gt=0)
+
+
+class Profile(_Section):
+    name: str
+    description: str = ""
+    advertised_name: str = Field(default="RetroTread SIM", min_length=1, max_length=15)
+    speed: SpeedRange
+    incline: InclineRange | None = None
+    belt: BeltSettings = BeltSettings()
+    data_interval_s: float = Field(default=1.0, gt=0)
+    signal_dbm: int = Field(default=-50, le=0)
+    drop_link_after_s: float | None = Field(default=None, gt=0)
+    operations: frozenset[ControlOp] = frozenset(ControlOp)
+    quirks: frozenset[Quirk] = frozenset()
+
+    def supports(self, op: ControlOp) -> bool:
+        """Whether the machine implements `op` (incline targets need an incline range)."""
+        if op is ControlOp.SET_TARGET_INCLINATION and self.incline is None:
+            return False
+        return op in self.operations
+
+    def has(self, quirk: Quirk) -> bool:
+        return quirk in self.quirks
+
+
+def profiles_dir() -> Path:
+    """The directory of the built-in profiles (repo checkout first, then the wheel's copy)."""
+    candidates = [Path(__file__).resolve().parent.parent / "configs" / "profiles"]
+    spec = importlib.util.find_spec("retrotread")
+    if spec is not None and spec.origin is not None:
+        candidates.append(Path(spec.origin).parent / "_configs" / "profiles")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the simulator's profiles directory (configs/profiles) is missing")
+
+
+def _builtin_names() -> tuple[str, ...]:
+    try:
+        return tuple(sorted(path.stem for path in profiles_dir().glob("*.toml")))
+    except FileNotFoundError:
+        return ()
+
+
+PROFILE_NAMES: tuple[str, ...] = _builtin_names()
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A built-in profile by name, or a TOML file by path; ValueError says what is wrong."""
+    path = Path(name_or_path)
+    if isinstance(name_or_path, str) and name_or_path in PROFILE_NAMES:
+        path = profiles_dir() / f"{name_or_path}.toml"
+    elif not (path.suffix == ".toml" or path.is_file()):
+        raise ValueError(
+            f"unknown simulator profile {str(name_or_path)!r}; "
+            f"built in: {', '.join(PROFILE_NAMES)} (or a path to a .toml file)"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"simulator profile {str(path)!r}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"simulator profile {str(path)!r}: {error}") from None
+    data.setdefault("name", path.stem)
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "profile"
+        raise ValueError(f"simulator profile {str(path)!r}: {field}: {first['msg']}") from None

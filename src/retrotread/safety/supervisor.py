@@ -1,0 +1,662 @@
+"""The safety supervisor: the only path from the session to the belt.
+
+It claims the treadmill's control point, so whoever holds the Supervisor can move the belt only
+through it, and every move passes the same gates: the stop latch, the band of the direction,
+rounding onto the device's grid, and the ramp limit. It watches every notification for reasons to
+stop (stale telemetry, overspeed, heart rate, the console, the safety key, lost control, a dropped
+link) and, once stopped, it stays stopped: a stop latch can only be cleared by a new session.
+
+The emergency path (`request_stop`) is synchronous: it latches and creates the task that writes
+FTMS Stop before doing anything else, so no await and no listener delays the Stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import structlog
+
+from retrotread.config import SafetyConfig
+from retrotread.errors import ConnectError, RetrotreadError
+from retrotread.safety.limits import (
+    Band,
+    SpeedGrid,
+    backward_band,
+    centi_to_mph,
+    command_speed,
+    forward_band,
+    mph_to_centi,
+    next_ramp_value,
+    ramp_step_c,
+)
+from retrotread.session.control import SessionState, StopAck
+from retrotread.session.events import (
+    CommandEvent,
+    CommandOp,
+    Direction,
+    Event,
+    SafetyAction,
+    SafetyEvent,
+    StoppedEvent,
+    StopReason,
+    TelemetryEvent,
+)
+from retrotread.treadmill import (
+    ControlPointError,
+    DeviceInfo,
+    Disconnected,
+    MachineStatus,
+    Telemetry,
+    Treadmill,
+    TreadmillEvent,
+)
+from retrotread.units import kmh_to_mph
+
+log = structlog.get_logger(__name__)
+
+Listener = Callable[[Event], None]
+# After a decrease of the commanded speed the belt lags behind: the previous speed stays allowed
+# until the belt is seen at the new one, but no longer than this.
+OVERSPEED_GRACE_S = 15.0
+# Stop attempts (each waits safety.stop_verify_timeout_s for belt == 0) before giving up.
+MAX_STOP_ATTEMPTS = 6
+RECONNECT_WINDOW_S = 15.0
+RECONNECT_PAUSE_S = 1.0
+_FAULT_STOP: StopReason = "fault"
+
+
+class LatchedError(RetrotreadError):
+    """A move was asked for after the stop latch closed; the session can only end (exit 3)."""
+
+    exit_code = 3
+
+
+class BeltPaused(RetrotreadError):
+    """A speed change was asked for while the belt is paused; only the local walker resumes."""
+
+    exit_code = 3
+
+
+class DirectionChangeError(RetrotreadError, ValueError):
+    """The direction may change only at the floor speed or while paused (a turn-around)."""
+
+
+def device_grid(info: DeviceInfo, min_speed_1kmh: bool) -> SpeedGrid:
+    """The device's speed grid; with the min_speed_1kmh quirk nothing below 1.0 km/h exists."""
+    lo, hi, inc = info.speed_range_kmh
+    grid = SpeedGrid.from_range_kmh(lo, hi, inc)
+    if min_speed_1kmh and grid.min_c < 100:
+        grid = SpeedGrid(grid.ceil(100), max(grid.max_c, grid.ceil(100)), grid.inc_c)
+    return grid
+
+
+class Supervisor:
+    """Gatekeeper of one session's belt. Build it from a connected Treadmill; it claims the
+    control point, so it must be the only Supervisor of that Treadmill."""
+
+    def __init__(
+        self,
+        treadmill: Treadmill,
+        safety: SafetyConfig,
+        *,
+        max_speed_mph: float | None = None,
+        t0: float | None = None,
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._treadmill = treadmill
+        self._cp = treadmill.claim_control_point()
+        self._safety = safety
+        self._t0 = self._loop.time() if t0 is None else t0
+        self.device = treadmill.info
+        self.grid = device_grid(treadmill.info, treadmill.quirks.min_speed_1kmh)
+        cap = (
+            safety.max_backward_mph
+            if max_speed_mph is None
+            else min(max_speed_mph, safety.max_backward_mph)
+        )
+        self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
+        self.forward_band = forward_band(self.grid, safety.forward_max_mph, safety.min_backward_mph)
+        self._step_c = ramp_step_c(self.grid, safety.max_step_mph)
+        self._tolerance_c = int(mph_to_centi(safety.overspeed_tolerance_mph))
+        self._listeners: list[Listener] = []
+        self._move_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[object]] = set()
+
+        self.direction: Direction = "backward"
+        self._started = False
+        self._paused = False
+        self._pause_sources: set[str] = set()  # everyone who asked for the current pause
+        self._commanded_c = 0
+        self._allowed_c = 0  # the higher of the commanded speed and one just left (belt lag)
+        self._allowed_until = 0.0
+        self._last_change_at: float | None = None
+        self._belt_c = 0
+        self.last_telemetry: TelemetryEvent | None = None
+        self._stale_timer: asyncio.TimerHandle | None = None
+        self._hr_high_since: float | None = None
+
+        self._latched = False
+        self.stop_reason: StopReason | None = None
+        self.stop_source: str | None = None
+        self.safety_reason: str | None = None
+        self._stop_write: asyncio.Task[bool] | None = None
+        self._stop_acked = asyncio.Event()
+        self._belt_zero = asyncio.Event()
+        self._link_lost = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._remove_treadmill_listener = treadmill.add_listener(self._on_treadmill_event)
+
+    # -- observation --------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """`listener` gets every CommandEvent, SafetyEvent, TelemetryEvent and the StoppedEvent."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    @property
+    def latched(self) -> bool:
+        return self._latched
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def belt_mph(self) -> float:
+        return centi_to_mph(self._belt_c)
+
+    @property
+    def commanded_mph(self) -> float | None:
+        return centi_to_mph(self._commanded_c) if self._started and not self._paused else None
+
+    @property
+    def state(self) -> SessionState:
+        if self._ended.is_set():
+            return SessionState.fault if self.stop_reason == _FAULT_STOP else SessionState.stopped
+        if self._latched:
+            return SessionState.stopping
+        if not self._started:
+            return SessionState.idle
+        return SessionState.paused if self._paused else SessionState.running
+
+    def band(self, direction: Direction) -> Band:
+        return self.backward_band if direction == "backward" else self.forward_band
+
+    def now(self) -> float:
+        """Seconds since the session started (the events' `t`)."""
+        return self._loop.time() - self._t0
+
+    # -- moving the belt ----------------------------------------------------------------------
+    async def take_control(self) -> None:
+        """Request Control. A refusal is a ConnectError (exit 4) unless the device is known to
+        refuse and obey anyway (request_control_rejected)."""
+        self._check_not_latched()
+        try:
+            await self._command("request_control", self._cp.request_control())
+        except ControlPointError as err:
+            if self._treadmill.quirks.request_control_rejected and err.result != "disconnected":
+                log.info("request control refused; continuing (request_control_rejected quirk)")
+                return
+            self._emit_safety("control_refused", "stop", str(err))
+            raise ConnectError(f"the treadmill refused control: {err.result}") from err
+
+    async def start(self, direction: Direction = "backward") -> None:
+        """Start the belt at the floor speed. Only once per session: after a stop, never again."""
+        async with self._move_lock:
+            self._check_not_latched()
+            if self._started:
+                raise RuntimeError("the belt was already started in this session")
+            self.direction = direction
+            self._started = True
+            self._arm_stale_timer()
+            await self._run_at_floor()
+
+    async def resume(self, source: str | None = None) -> None:
+        """Resume after a pause, at the floor speed. For the local side only (the pacer's
+        turn-around, the walker's key); SessionControl offers no way to call it remotely.
+
+        With `source` (e.g. "turnaround"), resume only a pause that source alone asked for:
+        if someone else (MQTT, the control socket) paused meanwhile, BeltPaused is raised and
+        the belt stays paused until the walker resumes with `resume()`."""
+        async with self._move_lock:
+            self._check_not_latched()
+            if not self._paused:
+                return
+            others = self._pause_sources - {source} if source is not None else set()
+            if others:
+                raise BeltPaused(f"paused by {', '.join(sorted(others))}; the walker resumes")
+            await self._run_at_floor()
+            self._paused = False
+            self._pause_sources.clear()
+            self._arm_stale_timer()
+
+    async def set_target(self, mph: float, direction: Direction) -> float:
+        """Ramp to `mph` (capped to the direction's band, rounded onto the device grid), one step
+        of at most safety.max_step_mph per safety.step_interval_s. Returns the mph commanded at
+        the end. LatchedError when a stop latched before or during the ramp; BeltPaused when
+        paused."""
+        async with self._move_lock:
+            self._check_movable()
+            if direction != self.direction:
+                if self._commanded_c > self.band(direction).floor_c:
+                    raise DirectionChangeError(
+                        f"turn around at the floor speed first (commanded {self.commanded_mph} mph)"
+                    )
+                self.direction = direction
+            while True:
+                target_c = self._effective_target(mph, direction)
+                if target_c == self._commanded_c:
+                    return centi_to_mph(target_c)
+                await self._wait_for_step_slot()
+                self._check_movable()  # no await between this check and the write below
+                target_c = self._effective_target(mph, direction)
+                step_c = next_ramp_value(self._commanded_c, target_c, self._step_c)
+                if step_c != self._commanded_c:
+                    await self._write_speed(step_c)
+
+    async def set_incline(self, pct: float) -> float | None:
+        """Set the incline, clamped to the device's range and rounded to its increment; None
+        when the device has no incline or refused it (the refusal is a command event)."""
+        incline = self.device.incline_range_pct
+        if incline is None:
+            return None
+        lo, hi, inc = incline
+        step = max(round(inc * 10), 1)
+        deci = round(min(max(pct, lo), hi) * 10 / step) * step
+        deci = min(max(deci, round(lo * 10)), round(hi * 10))
+        async with self._move_lock:
+            self._check_not_latched()
+            try:
+                await self._command(
+                    "set_incline", self._cp.set_incline(deci), incline_pct=deci / 10
+                )
+            except ControlPointError:
+                return None  # reported as a command event; a refused incline is not a hazard
+        return deci / 10
+
+    async def pause(self, source: str) -> StopAck:
+        """Pause the belt (FTMS Stop/Pause with pause). If the pause fails, the belt is stopped
+        instead: a pause request must make the belt safer, never leave it running."""
+        if self._paused:
+            self._pause_sources.add(source)
+        if self._latched or not self._started or self._paused:
+            return StopAck(True, self.belt_mph, "latched" if self._latched else "not running")
+        self._paused = True
+        self._pause_sources = {source}
+        self._set_commanded(0)
+        self._disarm_stale_timer()
+        try:
+            await self._command("pause", self._cp.pause(), source=source)
+        except ControlPointError as err:
+            self._emit_safety("pause_failed", "stop", str(err))
+            return await self.stop("estop", source)
+        return StopAck(True, self.belt_mph, "paused")
+
+    # -- stopping -----------------------------------------------------------------------------
+    def request_stop(self, reason: StopReason, source: str) -> None:
+        """Latch, and put FTMS Stop on the wire now. Synchronous; idempotent (the first reason
+        stays); a new Stop is written only when none is in flight or the last one failed."""
+        first = not self._latched
+        self._latched = True
+        idle = self._stop_write is None or (
+            self._stop_write.done() and not self._stop_acked.is_set()
+        )
+        if idle and self._started:
+            self._stop_write = self._loop.create_task(self._write_stop(source))
+        if first:
+            self.stop_reason = reason
+            self.stop_source = source
+            self._disarm_stale_timer()
+            self._spawn(self._finish_stop())
+
+    async def stop(self, reason: StopReason, source: str) -> StopAck:
+        """`request_stop`, then wait until the treadmill acknowledged the Stop (or the stop
+        procedure ended without an acknowledgement)."""
+        self.request_stop(reason, source)
+        if not self._started:
+            return StopAck(True, self.belt_mph, "stopped before the belt started")
+        acked = asyncio.ensure_future(self._stop_acked.wait())
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            await asyncio.wait({acked, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            acked.cancel()
+            ended.cancel()
+        ok = self._stop_acked.is_set()
+        return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
+
+    async def wait_ended(self) -> StopReason:
+        """Wait until the session's stop is complete (belt verified at 0, or given up)."""
+        await self._ended.wait()
+        assert self.stop_reason is not None
+        return self.stop_reason
+
+    async def close(self) -> None:
+        """Stop watching (the engine calls this once the session ended)."""
+        self._disarm_stale_timer()
+        self._remove_treadmill_listener()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def fault(self, reason: str, detail: str | None = None) -> None:
+        """A safety reason to end the session now: SafetyEvent(reason, stop), then a fault stop."""
+        if self._latched:
+            return
+        self.safety_reason = reason
+        self.request_stop(_FAULT_STOP, "supervisor")
+        self._emit_safety(reason, "stop", detail)
+
+    # -- internals: moves ---------------------------------------------------------------------
+    def _check_not_latched(self) -> None:
+        if self._latched:
+            raise LatchedError(f"the belt is stopped ({self.stop_reason}); start a new session")
+
+    def _check_movable(self) -> None:
+        self._check_not_latched()
+        if not self._started:
+            raise RuntimeError("start() the belt before setting a target")
+        if self._paused:
+            raise BeltPaused("the belt is paused; the walker resumes it")
+
+    def _effective_target(self, mph: float, direction: Direction) -> int:
+        band = self.band(direction)
+        if self._hr_high_since is not None:
+            return band.floor_c
+        return command_speed(self.grid, band, mph)
+
+    async def _wait_for_step_slot(self) -> None:
+        if self._last_change_at is None:
+            return
+        due = self._last_change_at + self._safety.step_interval_s
+        delay = due - self._loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _run_at_floor(self) -> None:
+        """Start/Resume with the target at the floor (order by quirk: some devices ignore a
+        target speed until the belt runs)."""
+        floor_c = self.band(self.direction).floor_c
+        if self._treadmill.quirks.start_before_speed:
+            await self._command("start", self._cp.start())
+            self._check_not_latched()
+            await self._write_speed(floor_c)
+        else:
+            await self._write_speed(floor_c)
+            self._check_not_latched()
+            await self._command("start", self._cp.start())
+
+    async def _write_speed(self, centi: int) -> None:
+        self._set_commanded(centi)
+        mph = round(centi_to_mph(centi), 4)
+        await self._command("set_speed", self._cp.set_speed(centi), mph=mph, kmh=centi / 100)
+
+    def _set_commanded(self, centi: int) -> None:
+        now = self._loop.time()
+        if centi < self._commanded_c:
+            still_lagging = now < self._allowed_until
+            self._allowed_c = max(self._allowed_c if still_lagging else 0, self._commanded_c)
+            self._allowed_until = now + OVERSPEED_GRACE_S
+        self._commanded_c = centi
+        self._last_change_at = now
+
+    async def _command(
+        self,
+        op: CommandOp,
+        write: Awaitable[None],
+        *,
+        mph: float | None = None,
+        kmh: float | None = None,
+        incline_pct: float | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Await one control-point coroutine and report it as a CommandEvent either way."""
+        try:
+            await write
+        except ControlPointError as err:
+            self._emit(
+                CommandEvent(
+                    t=self.now(),
+                    op=op,
+                    mph=mph,
+                    kmh=kmh,
+                    incline_pct=incline_pct,
+                    result=err.result,
+                    source=source,
+                )
+            )
+            if op in ("set_speed", "start") and not self._latched:
+                reason = {"timeout": "no_answer", "disconnected": "disconnected"}.get(
+                    err.result, "control_refused"
+                )
+                self.fault(reason, str(err))
+            raise
+        self._emit(
+            CommandEvent(
+                t=self.now(),
+                op=op,
+                mph=mph,
+                kmh=kmh,
+                incline_pct=incline_pct,
+                result="success",
+                source=source,
+            )
+        )
+
+    # -- internals: the stop procedure -------------------------------------------------------
+    async def _write_stop(self, source: str | None) -> bool:
+        try:
+            await self._cp.stop()
+        except ControlPointError as err:
+            self._emit(CommandEvent(t=self.now(), op="stop", result=err.result, source=source))
+            return False
+        self._stop_acked.set()
+        self._emit(CommandEvent(t=self.now(), op="stop", result="success", source=source))
+        return True
+
+    async def _finish_stop(self) -> None:
+        """Verify the belt reaches 0; retry Stop (reconnecting and retaking control as needed)
+        until it does, the link cannot be restored, or the attempts run out. Then end."""
+        verified = not self._started
+        attempts = 0
+        while not verified and attempts < MAX_STOP_ATTEMPTS:
+            attempts += 1
+            relinked = False
+            if not self._treadmill.is_connected:
+                if not await self._restore_link():
+                    break
+                relinked = True  # and control retaken: write Stop on the new link
+            if attempts > 1 or relinked or self._stop_write is None:
+                self._stop_write = self._loop.create_task(self._write_stop(self.stop_source))
+            acked = await self._stop_write
+            if not acked and not relinked and self._treadmill.is_connected:
+                await self._retake_control()
+                self._stop_write = self._loop.create_task(self._write_stop(self.stop_source))
+                await self._stop_write
+            verified = await self._wait_belt_zero(self._safety.stop_verify_timeout_s)
+        if not verified and self._started:
+            self._emit_safety("stop_unverified", "stop", "the belt was not seen at 0")
+        self._end()
+
+    async def _wait_belt_zero(self, timeout_s: float) -> bool:
+        # _belt_zero is only ever set after the latch, so a 0 seen before this wait still counts.
+        self._link_lost.clear()
+        zero = asyncio.ensure_future(self._belt_zero.wait())
+        lost = asyncio.ensure_future(self._link_lost.wait())
+        try:
+            await asyncio.wait({zero, lost}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            zero.cancel()
+            lost.cancel()
+        return self._belt_zero.is_set()
+
+    async def _restore_link(self) -> bool:
+        deadline = self._loop.time() + RECONNECT_WINDOW_S
+        while self._loop.time() < deadline:
+            try:
+                await self._treadmill.reconnect()
+            except ConnectError as err:
+                log.info("reconnect failed", error=str(err))
+                await asyncio.sleep(RECONNECT_PAUSE_S)
+                continue
+            await self._retake_control()
+            return True
+        return False
+
+    async def _retake_control(self) -> None:
+        with contextlib.suppress(ControlPointError):
+            await self._command("request_control", self._cp.request_control())
+
+    def _end(self) -> None:
+        if self._ended.is_set():
+            return
+        self._ended.set()
+        assert self.stop_reason is not None
+        self._emit(
+            StoppedEvent(
+                t=self.now(),
+                reason=self.stop_reason,
+                belt_mph=round(self.belt_mph, 3),
+                source=self.stop_source,
+            )
+        )
+
+    # -- internals: watching ------------------------------------------------------------------
+    def _on_treadmill_event(self, event: TreadmillEvent) -> None:
+        if isinstance(event, Telemetry):
+            self._on_telemetry(event)
+        elif isinstance(event, MachineStatus):
+            self._on_machine_status(event)
+        elif isinstance(event, Disconnected):
+            self._on_disconnected()
+
+    def _on_telemetry(self, tm: Telemetry) -> None:
+        speed_kmh = tm.speed_kmh
+        if speed_kmh is not None:
+            self._belt_c = round(speed_kmh * 100)
+        report = TelemetryEvent(
+            t=self.now(),
+            speed_mph=round(kmh_to_mph(speed_kmh or 0.0), 3),
+            speed_kmh=speed_kmh or 0.0,
+            distance_m=tm.distance_m,
+            incline_pct=tm.incline_pct,
+            heart_rate_bpm=tm.heart_rate_bpm,
+            elapsed_s=tm.elapsed_s,
+        )
+        self.last_telemetry = report
+        if self._latched:
+            if speed_kmh == 0:
+                self._belt_zero.set()
+        elif self._started:
+            if not self._paused:
+                self._arm_stale_timer()
+            self._check_overspeed(tm.received_at)
+            self._check_heart_rate(tm.heart_rate_bpm, tm.received_at)
+        self._emit(report)
+
+    def _check_overspeed(self, now: float) -> None:
+        allowed = self._commanded_c
+        if self._belt_c <= self._commanded_c + self._tolerance_c:
+            self._allowed_until = 0.0  # the belt has caught up with the decrease
+        elif now < self._allowed_until:
+            allowed = max(allowed, self._allowed_c)
+        ceiling = self.band(self.direction).ceiling_c
+        limit = min(allowed, ceiling) + self._tolerance_c
+        if self._belt_c > limit:
+            self.fault(
+                "overspeed",
+                f"belt {self.belt_mph:.2f} mph above the allowed {centi_to_mph(limit):.2f} mph",
+            )
+
+    def _check_heart_rate(self, bpm: int | None, now: float) -> None:
+        limit = self._safety.max_heart_rate_bpm
+        if limit is None or bpm is None:
+            return
+        if bpm <= limit:
+            self._hr_high_since = None
+            return
+        if self._hr_high_since is None:
+            self._hr_high_since = now
+            self._emit_safety("heart_rate", "slow", f"{bpm} bpm above {limit} bpm")
+            if not self._paused:
+                self._spawn(self._slow_to_floor())
+        elif now - self._hr_high_since >= self._safety.heart_rate_slow_s:
+            self.fault("heart_rate", f"{bpm} bpm above {limit} bpm after slowing")
+
+    async def _slow_to_floor(self) -> None:
+        with contextlib.suppress(LatchedError, BeltPaused, ControlPointError):
+            await self.set_target(0.0, self.direction)
+
+    def _on_machine_status(self, status: MachineStatus) -> None:
+        kind = status.kind
+        if kind == "stopped_by_safety_key":
+            self._machine_stop("safety_key", "safety key pulled")
+        elif kind == "stopped_or_paused_by_user" and self._started:
+            # While we hold the belt paused, a "paused" status is the echo of our own pause; a
+            # "stopped" one is someone at the console, and that ends the session too.
+            if not (self._paused and status.control == "pause"):
+                self._machine_stop("console_stop", f"{status.control or 'stop'} at the console")
+        elif kind == "control_permission_lost" and self._started:
+            self.fault("control_lost", "the treadmill withdrew control")
+
+    def _machine_stop(self, reason: Literal["safety_key", "console_stop"], detail: str) -> None:
+        if self._latched:
+            return
+        self.request_stop(reason, "treadmill")
+        self._emit_safety(reason, "stop", detail)
+
+    def _on_disconnected(self) -> None:
+        self._link_lost.set()
+        if not self._latched and self._started:
+            self.fault("disconnected", "the link to the treadmill dropped")
+        elif not self._started and not self._latched:
+            self._emit_safety("disconnected", "stop", "the link dropped before the start")
+            self.request_stop(_FAULT_STOP, "supervisor")
+
+    def _arm_stale_timer(self) -> None:
+        self._disarm_stale_timer()
+        self._stale_timer = self._loop.call_later(self._safety.telemetry_timeout_s, self._on_stale)
+
+    def _disarm_stale_timer(self) -> None:
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+            self._stale_timer = None
+
+    def _on_stale(self) -> None:
+        self._stale_timer = None
+        if not self._paused:
+            self.fault(
+                "telemetry_stale", f"no treadmill data for {self._safety.telemetry_timeout_s:g} s"
+            )
+
+    # -- internals: plumbing ------------------------------------------------------------------
+    def _spawn(self, coro: object) -> None:
+        assert asyncio.iscoroutine(coro)
+        task: asyncio.Task[object] = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit_safety(self, reason: str, action: SafetyAction, detail: str | None = None) -> None:
+        self._emit(SafetyEvent(t=self.now(), reason=reason, action=action, detail=detail))
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must never break the safety path
+                log.exception("event listener failed", event=event.event)

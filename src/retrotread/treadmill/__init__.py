@@ -1,0 +1,35 @@
+"""The FTMS treadmill client over bleak: scan, connect, listen, and the control point."""
+
+from retrotread.treadmill.client import DeviceInfo, Treadmill, find_device, is_address
+from retrotread.treadmill.control_point import ControlPoint
+from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
+from retrotread.treadmill.events import (
+    Disconnected,
+    MachineStatus,
+    Telemetry,
+    TrainingStatus,
+    TreadmillEvent,
+    TreadmillListener,
+)
+from retrotread.treadmill.quirks import Quirks, quirks_for_device_name
+from retrotread.treadmill.scan import FoundTreadmill, scan_treadmills
+
+__all__ = [
+    "ControlPoint",
+    "ControlPointError",
+    "ControlPointTimeout",
+    "DeviceInfo",
+    "Disconnected",
+    "FoundTreadmill",
+    "MachineStatus",
+    "Quirks",
+    "Telemetry",
+    "TrainingStatus",
+    "Treadmill",
+    "TreadmillEvent",
+    "TreadmillListener",
+    "find_device",
+    "is_address",
+    "quirks_for_device_name",
+    "scan_treadmills",
+]

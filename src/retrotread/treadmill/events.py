@@ -1,0 +1,51 @@
+"""What the Treadmill reports, as typed values stamped with the event loop's clock.
+
+The values are normalised (speed in km/h, None when absent or "not available") so that the
+supervisor and the engine never look at FTMS flags; `raw` keeps the decoded codec value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+StopControl = Literal["stop", "pause"]
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    received_at: float
+    speed_kmh: float | None
+    distance_m: float | None = None
+    incline_pct: float | None = None
+    heart_rate_bpm: int | None = None
+    elapsed_s: float | None = None
+    raw: object = None
+
+
+@dataclass(frozen=True)
+class MachineStatus:
+    """A Fitness Machine Status notification; `kind` is the codec's snake_case opcode name."""
+
+    received_at: float
+    kind: str
+    control: StopControl | None = None
+    target_speed_kmh: float | None = None
+    raw: object = None
+
+
+@dataclass(frozen=True)
+class TrainingStatus:
+    received_at: float
+    status: str
+    raw: object = None
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    received_at: float
+
+
+TreadmillEvent = Telemetry | MachineStatus | TrainingStatus | Disconnected
+TreadmillListener = Callable[[TreadmillEvent], None]

@@ -1,0 +1,55 @@
+"""What `retrotread info` reports: a device's features and ranges, read without taking control."""
+
+from __future__ import annotations
+
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
+
+from retrotread.treadmill.client import DeviceInfo, Treadmill
+
+
+async def read_device_info(
+    target: str,
+    *,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    client_backend: type[BaseBleakClient] | None = None,
+    scan_timeout: float = 10.0,
+) -> DeviceInfo:
+    """Connect, read Feature and the Supported ranges, disconnect. ConnectError (exit 4)."""
+    treadmill = await Treadmill.connect(
+        target,
+        scanner_backend=scanner_backend,
+        client_backend=client_backend,
+        scan_timeout=scan_timeout,
+        subscribe=False,
+    )
+    try:
+        return treadmill.info
+    finally:
+        await treadmill.disconnect()
+
+
+async def read_sim_device_info(profile: str = "generic") -> DeviceInfo:
+    """The same, through bleak, against a simulated treadmill (run it on the virtual clock).
+
+    ValueError for an unknown profile (the message lists the valid names)."""
+    from simulators.harness import open_simulator
+
+    async with open_simulator(profile) as sim:
+        return await read_device_info(
+            sim.address, scanner_backend=sim.scanner_backend, client_backend=sim.client_backend
+        )
+
+
+def device_info_json(info: DeviceInfo) -> dict[str, object]:
+    """The object of SPEC.md `info --json`; `incline_range_pct` only when the device has one."""
+    out: dict[str, object] = {
+        "device": info.name or info.address,
+        "address": info.address,
+        "features": info.features,
+        "target_settings": info.target_settings,
+        "speed_range_kmh": list(info.speed_range_kmh),
+    }
+    if info.incline_range_pct is not None:
+        out["incline_range_pct"] = list(info.incline_range_pct)
+    return out

@@ -1,0 +1,135 @@
+"""Random command sequences and fault injections against the simulator, on the virtual clock.
+
+Whatever the engine, a remote channel or the treadmill does, the supervisor must only ever write
+backward speeds inside the band on the device's grid, change speed by at most one ramp step per
+step interval, never start or speed the belt after a stop, and end with the belt at 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retrotread import ftms
+from retrotread.config import SafetyConfig
+from retrotread.errors import RetrotreadError
+from retrotread.safety.limits import mph_to_centi
+from retrotread.safety.supervisor import Supervisor
+from retrotread.session.events import CommandEvent, Event, StoppedEvent
+from retrotread.treadmill import Quirks, Treadmill
+from simulators.clock import run_virtual
+from simulators.faults import parse_fault
+from simulators.harness import open_simulator
+
+PROFILES = ["generic", "coarse-grid", "min-speed-1kmh", "start-before-speed", "ack-by-status"]
+SIM_FAULTS = ["console-stop", "safety-key", "overspeed:1.6", "disconnect:2", "stall", "hr:200"]
+MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
+
+operations = st.one_of(
+    st.tuples(st.just("target"), st.floats(0.0, 5.0)),
+    st.tuples(st.just("forward"), st.floats(0.0, 6.0)),
+    st.tuples(st.just("wait"), st.floats(0.0, 15.0)),
+    st.tuples(st.just("pause"), st.just(0.0)),
+    st.tuples(st.just("resume"), st.just(0.0)),
+    st.tuples(st.just("stop"), st.just(0.0)),
+    st.tuples(st.sampled_from([f"fault:{f}" for f in SIM_FAULTS]), st.just(0.0)),
+)
+
+
+async def scenario(
+    profile: str, cap: float, step: float, interval: float, ops: list[tuple[str, float]]
+) -> None:
+    safety = SafetyConfig(max_step_mph=step, step_interval_s=interval, max_heart_rate_bpm=180)
+    async with open_simulator(profile) as sim:
+        treadmill = await Treadmill.connect(
+            sim.address,
+            quirks=Quirks.from_names(sim.profile.quirks),
+            scanner_backend=sim.scanner_backend,
+            client_backend=sim.client_backend,
+        )
+        supervisor = Supervisor(treadmill, safety, max_speed_mph=cap)
+        events: list[Event] = []
+        directions: dict[int, str] = {}  # id(command event) -> direction when it was written
+
+        def record(event: Event) -> None:
+            events.append(event)
+            directions[id(event)] = supervisor.direction
+
+        supervisor.add_listener(record)
+        await supervisor.take_control()
+        await supervisor.start()
+        ramps: list[asyncio.Future[float]] = []
+        for op, value in ops:
+            if op in ("target", "forward"):
+                direction = "forward" if op == "forward" else "backward"
+                ramps.append(asyncio.ensure_future(supervisor.set_target(value, direction)))
+            elif op == "wait":
+                await asyncio.sleep(value)
+            elif op == "pause":
+                await supervisor.pause("test")
+            elif op == "resume":
+                with contextlib.suppress(RetrotreadError):
+                    await supervisor.resume()
+            elif op == "stop":
+                supervisor.request_stop("estop", "test")
+            else:
+                kind, _, arg = op.removeprefix("fault:").partition(":")
+                sim.treadmill.inject(parse_fault(f"{kind}@0" + (f":{arg}" if arg else "")))
+            await asyncio.sleep(0)
+        supervisor.request_stop("completed", "test")
+        await asyncio.wait_for(supervisor.wait_ended(), 300)
+        await asyncio.gather(*ramps, return_exceptions=True)
+        await asyncio.sleep(10)
+        await supervisor.close()
+        await treadmill.disconnect()
+
+        step_c = Fraction(max(int(mph_to_centi(step)) // supervisor.grid.inc_c, 1))
+        step_c *= supervisor.grid.inc_c
+        speeds = [e for e in events if isinstance(e, CommandEvent) and e.op == "set_speed"]
+        for event in speeds:
+            assert event.kmh is not None
+            centi = round(event.kmh * 100)
+            if directions[id(event)] == "backward":
+                band = supervisor.backward_band
+                assert Fraction(centi) <= mph_to_centi(cap) <= mph_to_centi(3.0)
+            else:
+                band = supervisor.forward_band
+                assert Fraction(centi) <= mph_to_centi(4.0)
+            assert band.floor_c <= centi <= band.ceiling_c
+            assert (centi - supervisor.grid.min_c) % supervisor.grid.inc_c == 0
+        # While the belt runs (between a start/resume and the next pause or stop), every change
+        # is one ramp step, at most one per step interval.
+        commands = [e for e in events if isinstance(e, CommandEvent)]
+        previous: CommandEvent | None = None
+        for event in commands:
+            if event.op in ("pause", "stop", "start"):
+                previous = None
+            elif event.op == "set_speed" and event.kmh is not None:
+                if previous is not None and previous.kmh is not None:
+                    assert abs(round(event.kmh * 100) - round(previous.kmh * 100)) <= step_c
+                    assert event.t - previous.t >= interval - 1e-6
+                previous = event
+
+        log = sim.treadmill.control_log
+        first_stop = next(i for i, x in enumerate(log) if x.request == ftms.stop())
+        assert not any(x.opcode in MOVING_OPS for x in log[first_stop:])
+        assert [e for e in events if isinstance(e, StoppedEvent)]
+        assert sim.treadmill.belt_speed_kmh == 0.0
+
+
+@settings(max_examples=20)
+@given(
+    profile=st.sampled_from(PROFILES),
+    cap=st.floats(0.7, 3.0),
+    step=st.sampled_from([0.05, 0.1, 0.25, 0.5]),
+    interval=st.sampled_from([0.5, 1.0, 2.0]),
+    ops=st.lists(operations, min_size=1, max_size=12),
+)
+def test_random_sessions_keep_every_safety_invariant(
+    profile: str, cap: float, step: float, interval: float, ops: list[tuple[str, float]]
+) -> None:
+    run_virtual(scenario(profile, cap, step, interval, ops))

@@ -1,0 +1,29 @@
+"""`python -m simulators serve`: input errors and an unreachable controller (no radio in CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulators.__main__ import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["serve", "--profile", "nonesuch"], "unknown simulator profile"),
+        (["serve", "--fault", "warp@1"], "unknown kind"),
+        (["serve", "--name", "A name far too long"], "31-byte"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert complaint in err
+    assert err.count("\n") == 1
+
+
+def test_a_controller_that_cannot_be_opened_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--transport", "tcp-client:127.0.0.1:1"]) == 4
+    assert "cannot open transport" in capsys.readouterr().err
