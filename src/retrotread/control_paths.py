@@ -1,0 +1,91 @@
+"""Where control sockets live: one rule shared by the session and by `retrotread stop`.
+
+Only `os` is imported, because `retrotread stop` loads this module before its request is out and
+every import there delays the Stop. The directory must be one only this user can enter: anyone who
+can create a socket in it could impersonate a session and swallow an emergency stop.
+"""
+
+import os
+
+SOCKET_SUFFIX = ".sock"
+_SUBDIR = "retrotread"
+_S_IFMT = 0o170000
+_S_IFDIR = 0o040000
+_S_IFSOCK = 0o140000
+
+
+def control_dir() -> str:
+    """The directory of this user's control sockets (it may not exist yet).
+
+    `$XDG_RUNTIME_DIR/retrotread` when the runtime dir is set and private to us, else
+    `<temp dir>/retrotread-<uid>`.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime) and private_dir_problem(runtime) is None:
+        return os.path.join(runtime, _SUBDIR)
+    temp = os.environ.get("TMPDIR", "")
+    if not (temp and os.path.isabs(temp) and os.path.isdir(temp)):
+        temp = "/tmp"
+    return os.path.join(temp, f"{_SUBDIR}-{os.getuid()}")
+
+
+def private_dir_problem(path: str) -> str | None:
+    """Why `path` is not a directory only we can enter, or None when it is.
+
+    Uses lstat so that a symlink planted in a shared temp dir is refused rather than followed.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError as err:
+        return f"{path}: {err.strerror}"
+    if st.st_mode & _S_IFMT != _S_IFDIR:
+        return f"{path} is not a directory"
+    if st.st_uid != os.getuid():
+        return f"{path} is owned by uid {st.st_uid}, not by this user (uid {os.getuid()})"
+    if st.st_mode & 0o077:
+        return f"{path} is accessible to other users (mode {st.st_mode & 0o777:o}; expected 700)"
+    return None
+
+
+def ensure_control_dir() -> str:
+    """Create the control directory (mode 700) if needed and return it; raise if it is not private.
+
+    Raises PermissionError naming the problem, so the caller can report it in one line.
+    """
+    path = control_dir()
+    try:  # noqa: SIM105 (contextlib would cost the stop path an import)
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    problem = private_dir_problem(path)
+    if problem is not None:
+        raise PermissionError(f"refusing control socket directory: {problem}")
+    return path
+
+
+def socket_path(directory: str, session_id: str) -> str:
+    return os.path.join(directory, session_id + SOCKET_SUFFIX)
+
+
+def session_sockets(directory: str) -> list[str]:
+    """Paths of the sockets in `directory` (sorted; empty if the directory is missing)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    found = []
+    for name in sorted(names):
+        if not name.endswith(SOCKET_SUFFIX):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue
+        if mode & _S_IFMT == _S_IFSOCK:
+            found.append(path)
+    return found
+
+
+def session_id_of(path: str) -> str:
+    return os.path.basename(path)[: -len(SOCKET_SUFFIX)]

@@ -1,0 +1,368 @@
+"""The MQTT bridge: a running session's state and telemetry out, `stop` / `pause` in.
+
+Isolation is the point of the design. The bridge runs its own event loop in a daemon thread:
+- the session's listener only snapshots the state and appends to bounded deques, then pokes the
+  bridge loop (`call_soon_threadsafe`); it never awaits, never blocks, never raises into the engine;
+- a broker that is down, slow, or dies mid-session can only stall the bridge's loop, never the
+  session's, and MQTT timeouts and reconnect back-off run on real time even when the session runs
+  on the simulator's virtual clock;
+- remote commands travel the other way with `call_soon_threadsafe`: `stop` becomes
+  `request_stop("mqtt")` on the session loop (the hot path, nothing awaited before it).
+One `aiomqtt.Client` is reused across reconnects; subscriptions, `online`, discovery and the
+retained state are re-sent on every connection (the broker may have restarted without persistence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+
+import aiomqtt
+import structlog
+
+from retrotread.errors import InputError
+from retrotread.mqtt.connection import MqttConfigLike, broker_address, topics_for
+from retrotread.mqtt.discovery import discovery_messages
+from retrotread.mqtt.topics import (
+    HA_STATUS_TOPIC,
+    OFFLINE,
+    ONLINE,
+    RemoteCommand,
+    parse_command,
+)
+from retrotread.session.control import SessionControl
+from retrotread.session.events import Event, TelemetryEvent
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "mqtt"
+_T_EPSILON = 1e-6
+
+
+class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
+    """`async with MqttBridge(config, session):` publishes for the session while the block runs.
+
+    Entering never waits for the broker. Leaving publishes the last state and a retained `offline`
+    (bounded by `shutdown_timeout`), so a clean exit is told apart from a crash (the last will)."""
+
+    def __init__(
+        self,
+        config: MqttConfigLike,
+        session: SessionControl,
+        *,
+        telemetry_buffer: int = 64,
+        shutdown_timeout: float = 2.0,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 5.0,
+        keepalive: int = 15,
+    ) -> None:
+        if not config.telemetry_hz > 0:
+            raise InputError(f"mqtt.telemetry_hz must be > 0, got {config.telemetry_hz}")
+        self._address = broker_address(config)
+        self.topics = topics_for(config)
+        self._discovery = config.discovery
+        self._period = 1.0 / config.telemetry_hz
+        self._session = session
+        self._shutdown_timeout = shutdown_timeout
+        self._backoff = (backoff_initial, backoff_max)
+        self._keepalive = keepalive
+
+        # Written on the session loop, read on the bridge loop: a deque and a tuple swap are atomic.
+        self._telemetry: deque[str] = deque(maxlen=telemetry_buffer)
+        self._state: tuple[int, str] = (0, "")
+        self._state_key: tuple[object, ...] | None = None
+        self._last_telemetry_t = float("-inf")
+        self._wake_pending = False
+        self._remove_listener: Callable[[], None] | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._session_tasks: set[asyncio.Task[None]] = set()
+
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._discovery_due = False
+        self._published_state = -1
+
+        self.connections = 0
+        self.refused_commands = 0
+        self.telemetry_dropped = 0
+
+    # -- session-loop side ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> MqttBridge:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def start(self) -> None:
+        """Listen to the session and start the bridge thread; returns at once. Call on the loop."""
+        self._session_loop = asyncio.get_running_loop()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(self._loop,), name=f"mqtt-{self.topics.id}", daemon=True
+        )
+        self._snapshot_state(force=True)
+        self._remove_listener = self._session.add_listener(self._on_event)
+        self._thread.start()
+        log.info("mqtt bridge started", base=self.topics.base, broker=self._address.describe())
+
+    async def aclose(self) -> None:
+        """Stop listening, let the bridge publish the last state and `offline`, join its thread."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+            self._snapshot_state(force=False)
+        if self._loop is None or self._thread is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the bridge loop already ended
+            self._loop.call_soon_threadsafe(self._begin_close)
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, self._shutdown_timeout + 1.0)
+
+    def _on_event(self, event: Event) -> None:
+        """The session's listener: O(1), never blocks, never raises into the engine."""
+        try:
+            if isinstance(event, TelemetryEvent):
+                self._offer_telemetry(event)
+            self._snapshot_state(force=False)
+        except Exception:
+            log.exception("mqtt listener failed (ignored)", event=type(event).__name__)
+
+    def _offer_telemetry(self, event: TelemetryEvent) -> None:
+        # Rate-limited by the event's own clock (virtual on the simulator): at most telemetry_hz.
+        since = event.t - self._last_telemetry_t
+        if 0 <= since < self._period - _T_EPSILON:
+            return
+        self._last_telemetry_t = event.t
+        if len(self._telemetry) == self._telemetry.maxlen:
+            self.telemetry_dropped += 1  # the deque drops the oldest: a stale reading is worthless
+        self._telemetry.append(event.to_json())
+        self._request_wake()
+
+    def _snapshot_state(self, *, force: bool) -> None:
+        try:
+            status = self._session.status()
+        except Exception:
+            log.exception("mqtt could not read the session status (ignored)")
+            return
+        key = (status.state.value, status.program, status.segment, status.segment_index)
+        if not force and key == self._state_key:
+            return
+        self._state_key = key
+        payload = json.dumps(
+            {
+                "state": status.state.value,
+                "program": status.program,
+                "segment": status.segment,
+                "segment_index": status.segment_index,
+                "belt_mph": status.belt_mph,
+                "session": status.session,
+            }
+        )
+        self._state = (self._state[0] + 1, payload)
+        self._request_wake()
+
+    def _request_wake(self) -> None:
+        if self._wake_pending or self._loop is None:
+            return
+        self._wake_pending = True
+        with contextlib.suppress(RuntimeError):  # bridge loop closed: nothing left to publish to
+            self._loop.call_soon_threadsafe(self._woken)
+
+    def _apply_command(self, command: RemoteCommand) -> None:
+        """On the session loop: `stop` goes straight to `request_stop`, nothing awaited first."""
+        try:
+            if command is RemoteCommand.stop:
+                self._session.request_stop(SOURCE)
+            else:
+                task = asyncio.ensure_future(self._pause())
+                self._session_tasks.add(task)
+                task.add_done_callback(self._session_tasks.discard)
+        except Exception:
+            log.exception("mqtt remote command failed", command=command.value)
+        # Re-publish even when nothing changed: the live state is the remote stop's acknowledgement.
+        self._snapshot_state(force=True)
+
+    async def _pause(self) -> None:
+        try:
+            ack = await self._session.pause(SOURCE)
+            log.info("mqtt remote pause", acknowledged=ack.acknowledged, belt_mph=ack.belt_mph)
+        except Exception:
+            log.exception("mqtt remote pause failed")
+        self._snapshot_state(force=True)
+
+    # -- bridge-loop side ----------------------------------------------------------------------
+
+    def _thread_main(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        except Exception:
+            log.exception("mqtt bridge loop crashed")
+        finally:
+            loop.close()
+
+    def _begin_close(self) -> None:
+        self._closing.set()
+        self._wake.set()  # the publisher also ends on its own: see _publish_loop
+
+    def _woken(self) -> None:
+        self._wake_pending = False
+        self._wake.set()
+
+    async def _main(self) -> None:
+        runner = asyncio.create_task(self._connect_loop())
+        closing = asyncio.create_task(self._closing.wait())
+        await asyncio.wait({runner, closing}, return_when=asyncio.FIRST_COMPLETED)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(runner, self._shutdown_timeout)
+        closing.cancel()
+
+    async def _connect_loop(self) -> None:
+        address = self._address
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=f"retrotread-{self.topics.id}-{secrets.token_hex(4)}",
+            will=aiomqtt.Will(self.topics.availability, OFFLINE, qos=1, retain=True),
+            tls_context=address.tls,
+            keepalive=self._keepalive,
+            timeout=self._shutdown_timeout * 2,
+            max_queued_incoming_messages=256,
+        )
+        delay = self._backoff[0]
+        outage_reported = False
+        while not self._closing.is_set():
+            try:
+                async with client:
+                    delay = self._backoff[0]
+                    if outage_reported:
+                        log.info("mqtt broker reachable again", broker=address.describe())
+                        outage_reported = False
+                    await self._serve(client)
+            except aiomqtt.MqttError as err:
+                # One warning per outage; the retries of a long outage are debug noise.
+                report = log.debug if outage_reported else log.warning
+                report(
+                    "mqtt broker unavailable; the session goes on",
+                    broker=address.describe(),
+                    error=str(err),
+                    retry_s=delay,
+                )
+                outage_reported = True
+            except Exception:
+                log.exception("mqtt bridge connection failed", retry_s=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+            delay = min(delay * 2, self._backoff[1])
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """One connection: subscribe, announce, publish and receive until it breaks or we close."""
+        topics = self.topics
+        await client.subscribe(
+            [(topics.command, 1), (topics.fleet_command, 1), (HA_STATUS_TOPIC, 0)]
+        )
+        self.connections += 1  # counted before `online`: whoever sees `online` sees the count
+        await client.publish(topics.availability, ONLINE, qos=1, retain=True)
+        self._published_state = -1
+        self._discovery_due = self._discovery
+        self._wake.set()
+        workers = {
+            asyncio.create_task(self._publish_loop(client)),
+            asyncio.create_task(self._receive_loop(client)),
+        }
+        closing = asyncio.create_task(self._closing.wait())
+        done, _ = await asyncio.wait({*workers, closing}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (*workers, closing):
+            task.cancel()
+        await asyncio.gather(*workers, closing, return_exceptions=True)
+        for task in done & workers:
+            task.result()  # re-raises the MqttError that ended the connection
+        if closing in done:
+            await self._goodbye(client)
+
+    async def _goodbye(self, client: aiomqtt.Client) -> None:
+        try:
+            await self._drain(client)
+            await client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
+        except aiomqtt.MqttError as err:
+            log.warning("mqtt goodbye not delivered", error=str(err))
+
+    async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        # Python 3.11's wait_for (inside aiomqtt's publish) can swallow a cancellation that races
+        # with the PUBACK, so this loop must not rely on being cancelled to end.
+        while not self._closing.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            await self._drain(client)
+
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        if self._discovery_due:
+            self._discovery_due = False
+            for topic, payload in discovery_messages(self.topics):
+                await client.publish(topic, payload, qos=1, retain=True)
+        version, payload = self._state
+        if version != self._published_state:
+            # QoS 0 on purpose: a PUBACK toward us would let the broker's Nagle hold back a `stop`
+            # that follows it (mosquitto's default); a lost state is re-sent on reconnect anyway.
+            await client.publish(self.topics.state, payload, qos=0, retain=True)
+            self._published_state = version
+        while self._telemetry:
+            await client.publish(self.topics.telemetry, self._telemetry.popleft(), qos=0)
+
+    async def _receive_loop(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            topic = message.topic.value
+            payload = message.payload
+            data = payload if isinstance(payload, bytes) else str(payload).encode()
+            if topic == HA_STATUS_TOPIC:
+                if data.strip() == ONLINE.encode() and self._discovery:
+                    self._discovery_due = True
+                    self._wake.set()
+            else:
+                self._on_command(topic, data, retained=message.retain)
+
+    def _on_command(self, topic: str, payload: bytes, *, retained: bool) -> None:
+        if retained:
+            # A stale retained command would hit every future session the moment it connects.
+            self.refused_commands += 1
+            log.warning("mqtt retained command ignored", topic=topic)
+            return
+        command, reason = parse_command(payload)
+        if command is None:
+            self.refused_commands += 1
+            log.warning(
+                "mqtt command refused", topic=topic, reason=reason, payload=repr(payload[:60])
+            )
+            return
+        log.info("mqtt remote command", command=command.value, topic=topic)
+        session_loop = self._session_loop
+        if session_loop is None:
+            return
+        try:
+            session_loop.call_soon_threadsafe(self._apply_command, command)
+        except RuntimeError:
+            log.warning("mqtt remote command after session end", command=command.value)
+
+
+def bridge_session(
+    session: SessionControl, config: MqttConfigLike
+) -> contextlib.AbstractAsyncContextManager[object]:
+    """The engine's attachment: `async with bridge_session(control, settings.mqtt): ...`."""
+    return MqttBridge(config, session)

@@ -1,0 +1,110 @@
+"""The session journal: one JSON Lines file per session, the same events as `run --json`.
+
+Each event is written and flushed on its own, so a crash loses at most the line being written; the
+reader ignores such a cut-off last line, and the session still lists and exports. The final
+`stopped` and `summary` events are also fsynced: they are what `history` relies on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Self
+
+from pydantic import ValidationError
+
+from retrotread.errors import InputError
+from retrotread.session.events import Event, StoppedEvent, SummaryEvent, parse_event
+
+SESSIONS_SUBDIR = "sessions"
+JOURNAL_SUFFIX = ".jsonl"
+
+
+def sessions_dir(data_dir: Path) -> Path:
+    return data_dir / SESSIONS_SUBDIR
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """A wall-clock stamp (so ids sort by start time) plus random hex (so two sessions started in
+    the same second on one machine still get distinct files)."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+class JournalWriter:
+    """Appends events to `<data_dir>/sessions/<id>.jsonl`; usable as an event sink."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # Exclusive creation: a session id is never reused, so an existing file is a bug.
+        self._file: IO[str] = path.open("x", encoding="utf-8")
+
+    @classmethod
+    def create(cls, data_dir: Path, session_id: str) -> Self:
+        return cls(sessions_dir(data_dir) / f"{session_id}{JOURNAL_SUFFIX}")
+
+    def __call__(self, event: Event) -> None:
+        self.write(event)
+
+    def write(self, event: Event) -> None:
+        if self._file.closed:
+            return
+        self._file.write(event.to_json() + "\n")
+        self._file.flush()
+        if isinstance(event, StoppedEvent | SummaryEvent):
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+def read_journal(path: Path) -> list[Event]:
+    """All events of a journal. A last line cut off by a crash is ignored; damage anywhere else is
+    an InputError naming the line, because silently dropping history would hide a real problem."""
+    lines = path.read_bytes().split(b"\n")
+    events: list[Event] = []
+    last = len(lines) - 1
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            events.append(parse_event(line))
+        except ValidationError as err:
+            if number == last:
+                break
+            raise InputError(f"{path}: line {number + 1} is not a valid event") from err
+    return events
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One journal on disk: its id, path, and its summary when the session got that far."""
+
+    id: str
+    path: Path
+    summary: SummaryEvent | None
+
+
+def list_sessions(data_dir: Path) -> list[SessionRecord]:
+    """Journals under `data_dir`, oldest first (ids sort by start time)."""
+    directory = sessions_dir(data_dir)
+    if not directory.is_dir():
+        return []
+    return [
+        SessionRecord(id=path.stem, path=path, summary=_summary_of(path))
+        for path in sorted(directory.glob(f"*{JOURNAL_SUFFIX}"))
+    ]
+
+
+def _summary_of(path: Path) -> SummaryEvent | None:
+    # A damaged journal still lists; it just has no summary to show.
+    try:
+        events = read_journal(path)
+    except (InputError, OSError):
+        return None
+    return next((e for e in reversed(events) if isinstance(e, SummaryEvent)), None)

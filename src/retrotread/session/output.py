@@ -1,0 +1,98 @@
+"""Event sinks: where a session's events go besides the journal.
+
+A sink is a plain synchronous callable taking one event. `--json` writes every event as one line on
+stdout; without it and without a terminal, a person still gets readable lines on stderr (the live
+view in `retrotread.cli.live` replaces them on a terminal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from retrotread.session.events import (
+    CommandEvent,
+    ConnectedEvent,
+    Event,
+    PromptEvent,
+    SafetyEvent,
+    SegmentEvent,
+    StoppedEvent,
+    SummaryEvent,
+    TelemetryEvent,
+)
+
+EventSink = Callable[[Event], None]
+
+
+class JsonLinesSink:
+    """One JSON object per line, flushed per event so a pipe reader sees it at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def __call__(self, event: Event) -> None:
+        self._stream.write(event.to_json() + "\n")
+        self._stream.flush()
+
+
+class PlainTextSink:
+    """Readable lines for a log or a non-terminal stderr; telemetry only every `telemetry_every_s`
+    session seconds, because one line per second would drown what matters."""
+
+    def __init__(self, stream: TextIO, telemetry_every_s: float = 30.0) -> None:
+        self._stream = stream
+        self._telemetry_every_s = telemetry_every_s
+        self._next_telemetry_t = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TelemetryEvent):
+            if event.t < self._next_telemetry_t:
+                return
+            self._next_telemetry_t = event.t + self._telemetry_every_s
+        text = describe(event)
+        if text is not None:
+            self._stream.write(f"[{format_clock(event.t)}] {text}\n")
+            self._stream.flush()
+
+
+def format_clock(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def describe(event: Event) -> str | None:
+    """One human line for an event, or None for events a person need not see (routine commands)."""
+    match event:
+        case ConnectedEvent():
+            lo, hi, inc = event.speed_range_kmh
+            return f"connected to {event.device} (speed {lo:g}-{hi:g} km/h, step {inc:g})"
+        case SegmentEvent():
+            return (
+                f"segment {event.index + 1}: {event.name}, {event.direction} "
+                f"at {event.target_mph:.1f} mph for {format_clock(event.duration_s)}"
+            )
+        case CommandEvent() if event.result != "success":
+            return f"command {event.op} failed: {event.result}"
+        case CommandEvent():
+            return None
+        case TelemetryEvent():
+            parts = [f"belt {event.speed_mph:.2f} mph"]
+            if event.distance_m is not None:
+                parts.append(f"{event.distance_m:.0f} m")
+            if event.heart_rate_bpm is not None:
+                parts.append(f"{event.heart_rate_bpm} bpm")
+            return ", ".join(parts)
+        case SafetyEvent():
+            detail = f" ({event.detail})" if event.detail else ""
+            return f"SAFETY: {event.reason} -> {event.action}{detail}"
+        case PromptEvent():
+            return f">>> {event.message}"
+        case StoppedEvent():
+            return f"stopped: {event.reason} (belt {event.belt_mph:.2f} mph)"
+        case SummaryEvent():
+            return (
+                f"{event.outcome}: {format_clock(event.duration_s)}, {event.distance_m:.0f} m, "
+                f"max {event.max_speed_mph:.2f} mph; session {event.session}"
+            )
+    return None

@@ -1,0 +1,169 @@
+"""The pacer: what makes a session auto-paced.
+
+It walks a resolved plan segment by segment and only ever *asks* the supervisor for speeds; the
+supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The pacer's own jobs:
+- keep the program on schedule (segment deadlines are absolute from the program start, so a slow
+  ramp or a turn-around shortens its segment instead of stretching the session);
+- hold a heart-rate zone when the segment has one and heart rate is reported, by small, slow
+  steps inside the segment's speed range;
+- bridge every direction change with a turn-around. FTMS has no direction: the walker turns
+  around, so direction is bookkeeping (which ceiling applies) plus prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from retrotread.config import TurnaroundMode
+from retrotread.safety.supervisor import BeltPaused, Supervisor
+from retrotread.session.events import Direction, Event, PromptEvent, SegmentEvent
+from retrotread.session.plan import Direction as PlanDirection
+from retrotread.session.plan import Plan, Segment
+
+PAUSE_CHECK_INTERVAL_S = 1.0
+"""How often the pacer looks whether the belt was paused from outside (socket, MQTT)."""
+
+ZONE_CHECK_INTERVAL_S = 20.0
+"""How often a heart-rate zone may move the speed: heart rate lags effort by tens of seconds, so
+faster corrections would only oscillate."""
+
+
+def zone_adjusted_mph(
+    current_mph: float, heart_rate_bpm: int, segment: Segment, step_mph: float
+) -> float:
+    """The next target for holding the segment's zone: one step down above it, one step up below
+    it, never outside the segment's speed range."""
+    if segment.hr_min_bpm is None or segment.hr_max_bpm is None:
+        return current_mph
+    low = segment.min_mph if segment.min_mph is not None else segment.start_mph
+    high = segment.ceiling_mph
+    if heart_rate_bpm > segment.hr_max_bpm:
+        return max(low, current_mph - step_mph)
+    if heart_rate_bpm < segment.hr_min_bpm:
+        return min(high, current_mph + step_mph)
+    return current_mph
+
+
+@dataclass(frozen=True)
+class SegmentProgress:
+    """Where the program is, for status and the live view."""
+
+    index: int
+    segment: Segment
+    started_t: float
+    ends_t: float
+    target_mph: float
+
+
+def segment_direction(segment: Segment) -> Direction:
+    return "forward" if segment.direction is PlanDirection.forward else "backward"
+
+
+def turnaround_message(direction: Direction) -> str:
+    return (
+        f"Turn around now: next you walk {direction.upper()}. The belt holds slow while you turn."
+    )
+
+
+class Pacer:
+    """Runs a resolved plan (`Plan.check_against` output) through a supervisor."""
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        emit: Callable[[Event], None],
+        session_time: Callable[[], float],
+        *,
+        floor_mph: float,
+        turnaround_mode: TurnaroundMode,
+        turnaround_hold_s: float,
+    ) -> None:
+        self._supervisor = supervisor
+        self._emit = emit
+        self._now = session_time
+        self._floor_mph = floor_mph
+        self._turnaround_mode = turnaround_mode
+        self._turnaround_hold_s = turnaround_hold_s
+        self.progress: SegmentProgress | None = None
+
+    async def run(self, plan: Plan, direction: Direction) -> None:
+        """Run every segment; `direction` is the one the belt was started in."""
+        deadline = self._now()
+        for index, segment in enumerate(plan.segments):
+            started = self._now()
+            deadline += segment.duration_s
+            self.progress = SegmentProgress(index, segment, started, deadline, segment.start_mph)
+            self._emit(
+                SegmentEvent(
+                    t=started,
+                    index=index,
+                    name=segment.name,
+                    direction=segment_direction(segment),
+                    target_mph=segment.start_mph,
+                    duration_s=segment.duration_s,
+                    incline_pct=segment.incline_pct,
+                )
+            )
+            if segment_direction(segment) != direction:
+                await self._turn_around(direction, segment_direction(segment))
+                direction = segment_direction(segment)
+            deadline = await self._hold_segment(index, segment, deadline)
+
+    async def _turn_around(self, old: Direction, new: Direction) -> None:
+        self._emit(PromptEvent(t=self._now(), message="Slowing down for a turn-around; keep going"))
+        await self._set_target(self._floor_mph, old)
+        if self._turnaround_mode == "pause":
+            await self._supervisor.pause("turnaround")
+        self._emit(PromptEvent(t=self._now(), message=turnaround_message(new)))
+        await asyncio.sleep(self._turnaround_hold_s)
+        if self._turnaround_mode == "pause":
+            await self._supervisor.resume()
+        # Switch the supervisor's ceiling to the new direction while still at the floor.
+        await self._set_target(self._floor_mph, new)
+
+    async def _hold_segment(self, index: int, segment: Segment, deadline: float) -> float:
+        """Hold the segment until its deadline (moved back by any time spent paused); returns
+        the deadline it ended at."""
+        direction = segment_direction(segment)
+        target = segment.start_mph
+        if segment.incline_pct is not None:
+            await self._supervisor.set_incline(segment.incline_pct)
+        deadline += await self._set_target(target, direction)
+        step = segment.ramp_step_mph or 0.1
+        next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
+        while (remaining := deadline - self._now()) > 0:
+            await asyncio.sleep(min(PAUSE_CHECK_INTERVAL_S, remaining))
+            if self._supervisor.paused:
+                deadline += await self._set_target(target, direction)
+            if not segment.has_hr_zone or self._now() < next_zone_check:
+                continue
+            next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
+            telemetry = self._supervisor.last_telemetry
+            if telemetry is None or telemetry.heart_rate_bpm is None:
+                continue
+            adjusted = zone_adjusted_mph(target, telemetry.heart_rate_bpm, segment, step)
+            if adjusted != target:
+                target = adjusted
+                self.progress = SegmentProgress(index, segment, self._started(), deadline, target)
+                deadline += await self._set_target(target, direction)
+        return deadline
+
+    def _started(self) -> float:
+        return self.progress.started_t if self.progress is not None else self._now()
+
+    async def _set_target(self, mph: float, direction: Direction) -> float:
+        """Ask for `mph`; while someone has paused the belt, wait for the walker to resume it.
+        Returns the seconds spent paused, by which the program's schedule moves back."""
+        paused_for = 0.0
+        while True:
+            try:
+                await self._supervisor.set_target(mph, direction)
+                return paused_for
+            except BeltPaused:
+                started = self._now()
+                # The supervisor has no "resumed" event to await; a 1 s poll is cheap enough.
+                while self._supervisor.paused and not self._supervisor.latched:  # noqa: ASYNC110
+                    await asyncio.sleep(PAUSE_CHECK_INTERVAL_S)
+                paused_for += self._now() - started

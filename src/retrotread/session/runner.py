@@ -1,0 +1,357 @@
+"""`retrotread run` as a library call: validate everything, then run one session.
+
+`prepare` checks every input (flags, config, plan, simulator profile and faults) before anything
+connects, so bad input exits 2 with nothing moved. `run_session` then opens the treadmill (or the
+simulator), attaches the outside controls (control socket, MQTT, live view) and drives the engine;
+`run` does all of it on the right event loop (the virtual clock for `--sim`) and returns the exit
+code of SPEC.md. The simulator package is imported only here, and only for `--sim`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from retrotread.config import Settings, load_settings
+from retrotread.errors import InputError, RetrotreadError
+from retrotread.session.control import SessionControl
+from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
+from retrotread.session.events import StopReason, SummaryEvent
+from retrotread.session.journal import JournalWriter, new_session_id
+from retrotread.session.output import EventSink, JsonLinesSink
+from retrotread.session.plan import Plan, load_plan, validate_max_speed
+from retrotread.session.programs import DEFAULT_PROGRAM, load_program
+from retrotread.treadmill import Quirks, Treadmill
+
+if TYPE_CHECKING:
+    from simulators.faults import FaultSpec
+    from simulators.harness import Simulator
+    from simulators.profiles import Profile
+
+log = structlog.get_logger(__name__)
+
+SessionAttachment = Callable[[SessionControl], AbstractAsyncContextManager[object]]
+"""Something that lives alongside a running session (control socket, MQTT bridge, live view):
+entered before connecting, left after the `summary` event."""
+
+SimulatorHook = Callable[["Simulator"], None]
+
+EXIT_COMPLETED = 0
+EXIT_BAD_INPUT = 2
+EXIT_STOPPED = 3
+EXIT_NO_CONNECTION = 4
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+NO_TARGET_MESSAGE = (
+    "no treadmill given: pass --device ADDR_OR_NAME (find one with `retrotread scan`) "
+    "or --sim to walk on the simulator"
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The flags of `retrotread run`, plus hooks for the CLI and tests."""
+
+    device: str | None = None
+    sim: bool = False
+    program: str | None = None
+    plan_file: Path | None = None
+    max_speed_mph: float | None = None
+    yes: bool = False
+    json: bool = False
+    mqtt: bool = False
+    time_scale: float | None = None  # --sim only; None = the default below
+    configured_time_scale: bool = False  # no --time-scale: True = config [sim] time_scale (CLI),
+    # False = as fast as possible (tests)
+    sim_profile: str | None = None
+    sim_faults: tuple[str, ...] = ()
+    config_file: Path | None = None
+    data_dir: Path | None = None  # overrides the configured one (tests)
+    interactive: bool | None = None  # stdin is a terminal; None = ask sys.stdin
+    confirm: Confirm | None = None  # how to ask the walker; None = read a line from stdin
+    sinks: tuple[EventSink, ...] = ()
+    attachments: tuple[SessionAttachment, ...] = ()
+    control_socket: bool = True
+    handle_signals: bool = False  # SIGINT/SIGTERM stop the belt (the CLI turns this on)
+    on_simulator: SimulatorHook | None = None  # tests: inspect the simulated machine
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything validated, nothing connected."""
+
+    options: RunOptions
+    settings: Settings
+    plan: Plan
+    profile: Profile | None
+    faults: tuple[FaultSpec, ...]
+    quirks: Quirks
+    needs_confirmation: bool
+    time_scale: float | None  # for --sim: the virtual clock's speed; None = as fast as possible
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    session_id: str
+    exit_code: int
+    reason: StopReason
+    summary: SummaryEvent
+    journal: Path
+
+
+def prepare(options: RunOptions) -> PreparedRun:
+    """Validate every input; InputError (exit 2) with one line naming the field."""
+    if options.device is None and not options.sim:
+        raise InputError(NO_TARGET_MESSAGE)
+    if options.device is not None and options.sim:
+        raise InputError("--device and --sim exclude each other: pick one")
+    if not options.sim:
+        for flag, given in (
+            ("--time-scale", options.time_scale is not None),
+            ("--sim-profile", options.sim_profile is not None),
+            ("--sim-fault", bool(options.sim_faults)),
+        ):
+            if given:
+                raise InputError(f"{flag} works only with --sim")
+    if options.time_scale is not None and not options.time_scale > 0:
+        raise InputError(f"--time-scale = {options.time_scale!r}: must be > 0")
+    if options.program is not None and options.plan_file is not None:
+        raise InputError("--program and --plan exclude each other: pick one")
+    validate_max_speed(options.max_speed_mph)
+    settings = load_settings(options.config_file)
+    plan = (
+        load_plan(options.plan_file)
+        if options.plan_file is not None
+        else load_program(options.program or DEFAULT_PROGRAM)
+    )
+    plan = plan.check_against(settings.safety, options.max_speed_mph)
+    profile: Profile | None = None
+    faults: tuple[FaultSpec, ...] = ()
+    quirks = Quirks.from_names(settings.device.quirks)
+    if options.sim:
+        profile, faults = _load_simulation(options, settings)
+        quirks = quirks.merged(Quirks.from_names(str(q) for q in profile.quirks))
+    interactive = sys.stdin.isatty() if options.interactive is None else options.interactive
+    needs_confirmation = not options.sim and not options.yes
+    if needs_confirmation and not interactive:
+        raise InputError(
+            "refusing to start a real treadmill without confirmation: no terminal to press "
+            "Enter on; pass --yes to start without asking"
+        )
+    time_scale = options.time_scale
+    if time_scale is None and options.configured_time_scale:
+        time_scale = settings.sim.time_scale
+    return PreparedRun(
+        options, settings, plan, profile, faults, quirks, needs_confirmation, time_scale
+    )
+
+
+def _load_simulation(
+    options: RunOptions, settings: Settings
+) -> tuple[Profile, tuple[FaultSpec, ...]]:
+    from simulators.faults import parse_fault
+    from simulators.profiles import load_profile
+
+    name = options.sim_profile or settings.sim.profile
+    try:
+        profile = load_profile(name)
+    except ValueError as err:
+        raise InputError(f"--sim-profile = {name}: {err}") from None
+    faults = []
+    for spec in options.sim_faults:
+        try:
+            faults.append(parse_fault(spec))
+        except ValueError as err:
+            raise InputError(f"--sim-fault = {spec}: {err}") from None
+    return profile, tuple(faults)
+
+
+async def run_session(options: RunOptions) -> SessionResult:
+    """Validate, then run one session on the running loop; ConnectError (exit 4) and InputError
+    (exit 2) propagate, every other end is a SessionResult."""
+    return await run_prepared(prepare(options))
+
+
+async def run_prepared(prepared: PreparedRun) -> SessionResult:
+    options = prepared.options
+    session_id = new_session_id()
+    data_dir = options.data_dir or prepared.settings.data_dir()
+    journal = JournalWriter.create(data_dir, session_id)
+    sinks: list[EventSink] = [journal]
+    if options.json:
+        sinks.append(JsonLinesSink(sys.stdout))
+    sinks.extend(options.sinks)
+    label = "simulator" if options.sim else (options.device or "")
+    session = Session(session_id, prepared.plan, label, sinks)
+    interrupted_by: list[int] = []
+    try:
+        async with AsyncExitStack() as stack:
+            if options.handle_signals:
+                stack.enter_context(_stop_on_signals(session, interrupted_by))
+            for attach in _attachments(prepared, session_id):
+                await stack.enter_async_context(attach(session))
+            connect = await _connector(prepared, stack)
+            confirm = _confirmation(options) if prepared.needs_confirmation else None
+            result = await run_engine(
+                session,
+                connect,
+                prepared.settings.safety,
+                max_speed_mph=options.max_speed_mph,
+                confirm=confirm,
+            )
+    finally:
+        journal.close()
+    return SessionResult(
+        session_id=session_id,
+        exit_code=exit_code_for(result, interrupted_by),
+        reason=result.reason,
+        summary=result.summary,
+        journal=journal.path,
+    )
+
+
+def exit_code_for(result: EngineResult, signals: Sequence[int] = ()) -> int:
+    """0 needs both: the program completed AND the belt was seen stopped."""
+    if result.reason == "completed" and result.belt_stopped:
+        return EXIT_COMPLETED
+    if result.reason == "interrupted" and result.belt_stopped:
+        return EXIT_SIGTERM if signal.SIGTERM in signals else EXIT_SIGINT
+    return EXIT_STOPPED
+
+
+@contextlib.contextmanager
+def _stop_on_signals(session: Session, received: list[int]) -> Any:
+    """SIGINT / SIGTERM stop the belt first (the hot path); the exit code comes afterwards."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        session.request_stop("sigterm" if signum == signal.SIGTERM else "sigint")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _attachments(prepared: PreparedRun, session_id: str) -> list[SessionAttachment]:
+    options = prepared.options
+    found: list[SessionAttachment] = []
+    if options.control_socket:
+        found.append(lambda control: _control_socket(control, session_id))
+    if options.mqtt or prepared.settings.mqtt.enabled:
+        mqtt = prepared.settings.mqtt
+        found.append(lambda control: _mqtt_bridge(control, mqtt))
+    found.extend(options.attachments)
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _control_socket(control: SessionControl, session_id: str) -> AsyncIterator[None]:
+    """The local stop channel. If it cannot be opened the session still runs (the walker has the
+    keys and the console), but say so."""
+    from retrotread.control import serve_control_socket
+
+    async with AsyncExitStack() as stack:
+        try:
+            path = await stack.enter_async_context(serve_control_socket(control, session_id))
+            log.debug("control socket ready", path=str(path))
+        except RetrotreadError as err:
+            log.warning(
+                "control socket unavailable: `retrotread stop` cannot reach this session",
+                error=str(err),
+            )
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _mqtt_bridge(control: SessionControl, config: Any) -> AsyncIterator[None]:
+    from retrotread.mqtt import bridge_session
+
+    async with bridge_session(control, config):
+        yield
+
+
+async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
+    """A coroutine function that connects to the treadmill (opening the simulator for --sim)."""
+    options = prepared.options
+    settings = prepared.settings
+    command_timeout = settings.safety.command_timeout_s
+    if options.sim:
+        from simulators.harness import open_simulator
+
+        assert prepared.profile is not None
+        simulator = await stack.enter_async_context(
+            open_simulator(prepared.profile, prepared.faults)
+        )
+        if options.on_simulator is not None:
+            options.on_simulator(simulator)
+
+        async def connect_simulator() -> Treadmill:
+            return await Treadmill.connect(
+                simulator.address,
+                quirks=prepared.quirks,
+                scanner_backend=simulator.scanner_backend,
+                client_backend=simulator.client_backend,
+                command_timeout=command_timeout,
+            )
+
+        return connect_simulator
+    assert options.device is not None
+    target = options.device
+
+    async def connect_device() -> Treadmill:
+        return await Treadmill.connect(
+            target,
+            quirks=prepared.quirks,
+            scan_timeout=settings.device.connect_timeout_s,
+            command_timeout=command_timeout,
+        )
+
+    return connect_device
+
+
+def _confirmation(options: RunOptions) -> Confirm:
+    if options.confirm is not None:
+        return options.confirm
+
+    async def read_enter(plan_text: str) -> bool:
+        print(plan_text, file=sys.stderr)
+        print("Press Enter to start the belt (Ctrl-C to cancel) ", end="", file=sys.stderr)
+        sys.stderr.flush()
+        line: str = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        return line != ""  # EOF is not a confirmation
+
+    return read_enter
+
+
+def run_to_result(options: RunOptions) -> SessionResult:
+    """Validate, then run the session on the right loop: the virtual clock for --sim."""
+    prepared = prepare(options)
+    if options.sim:
+        from simulators.clock import run_virtual
+
+        return run_virtual(run_prepared(prepared), time_scale=prepared.time_scale)
+    return asyncio.run(run_prepared(prepared))
+
+
+def run(options: RunOptions) -> int:
+    """`retrotread run`: the exit code of SPEC.md; foreseeable errors print one line."""
+    try:
+        return run_to_result(options).exit_code
+    except RetrotreadError as err:
+        print(f"retrotread: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return err.exit_code

@@ -1,0 +1,95 @@
+"""A small but real `SessionControl` for bridge tests that do not need the engine and simulator.
+
+It keeps the protocol's promises (stop latches, stop passes through `stopping` to `stopped`, pause
+only pauses, listeners are called synchronously) and records every call, so a test can tell exactly
+what a remote peer managed to do to the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from retrotread.session.control import SessionState, SessionStatus, StopAck
+from retrotread.session.events import CommandEvent, Event, StoppedEvent, TelemetryEvent
+
+
+class StubSession:
+    def __init__(self, session_id: str = "stub-session", program: str = "first-steps") -> None:
+        self.session_id = session_id
+        self.program = program
+        self.state = SessionState.running
+        self.belt_mph = 1.0
+        self.t = 0.0
+        self.stop_sources: list[str] = []
+        self.pause_sources: list[str] = []
+        self.stopped = asyncio.Event()
+        self.paused = asyncio.Event()
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # -- SessionControl ---------------------------------------------------------------------
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(
+            session=self.session_id,
+            state=self.state,
+            program=self.program,
+            segment="backward",
+            segment_index=0,
+            belt_mph=self.belt_mph,
+            target_mph=1.0,
+            elapsed_s=self.t,
+            device="stub",
+        )
+
+    def request_stop(self, source: str) -> None:
+        self.stop_sources.append(source)
+        if self.state in (SessionState.stopping, SessionState.stopped):
+            return
+        self.state = SessionState.stopping
+        self.emit(CommandEvent(t=self.t, op="stop", result="success", source=source))
+        asyncio.get_running_loop().call_soon(self._finish_stop, source)
+
+    async def stop(self, source: str) -> StopAck:
+        self.request_stop(source)
+        await self.stopped.wait()
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    async def pause(self, source: str) -> StopAck:
+        self.pause_sources.append(source)
+        if self.state is SessionState.running:
+            self.state = SessionState.paused
+            self.emit(CommandEvent(t=self.t, op="pause", result="success", source=source))
+        self.paused.set()
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- driving it from a test -------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def tick(self, dt: float = 1.0, mph: float = 1.0) -> TelemetryEvent:
+        """Advance session time and emit one telemetry reading."""
+        self.t += dt
+        self.belt_mph = mph
+        event = TelemetryEvent(
+            t=self.t,
+            speed_mph=mph,
+            speed_kmh=round(mph * 1.609344, 2),
+            distance_m=round(self.t * mph * 0.447, 1),
+            heart_rate_bpm=100,
+            elapsed_s=self.t,
+        )
+        self.emit(event)
+        return event
+
+    def _finish_stop(self, source: str) -> None:
+        self.belt_mph = 0.0
+        self.state = SessionState.stopped
+        self.emit(StoppedEvent(t=self.t, reason="estop", belt_mph=0.0, source=source))
+        self.stopped.set()

@@ -1,0 +1,139 @@
+"""Session-level properties on the simulator (virtual time): whatever the plan, the machine and
+the faults, the belt is commanded only inside the band, ramps within the limits, never moves
+after the stop latch, stands still at the end, and the journal holds the whole story."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retrotread.session.events import CommandEvent, Event, PromptEvent, SegmentEvent, SummaryEvent
+from retrotread.session.journal import read_journal
+from tests.session.test_engine import control_writes, simulate
+
+BAND = (0.5, 3.0)
+FORWARD_MAX = 4.0
+MAX_STEP = 0.1
+STEP_INTERVAL = 1.0
+EPS = 1e-6
+SET_SPEED, START, STOP = 0x02, 0x07, 0x08
+
+speeds = st.floats(0.5, 3.0).map(lambda v: round(v, 2))
+segments = st.fixed_dictionaries(
+    {
+        "direction": st.sampled_from(["backward", "backward", "forward"]),
+        "duration_s": st.integers(5, 40),
+        "target_mph": speeds,
+    }
+)
+faults = st.one_of(
+    st.just("safety-key"),
+    st.just("console-stop"),
+    st.floats(1.3, 2.0).map(lambda f: f"overspeed:{f:.2f}"),
+    st.just("stall"),
+    st.integers(1, 4).map(lambda s: f"disconnect:{s}"),
+    st.sampled_from(["reject:set-speed", "reject:start", "reject:request-control"]),
+    st.integers(60, 220).map(lambda b: f"hr:{b}"),
+)
+fault_schedules = st.lists(
+    st.tuples(faults, st.integers(0, 90)).map(
+        lambda pair: (
+            pair[0].replace(":", f"@{pair[1]}:", 1) if ":" in pair[0] else f"{pair[0]}@{pair[1]}"
+        )
+    ),
+    max_size=2,
+)
+profiles = st.sampled_from(
+    [
+        "generic",
+        "coarse-grid",
+        "start-before-speed",
+        "ack-by-status",
+        "min-speed-1kmh",
+        "stale-stop",
+    ]
+)
+
+
+def plan_toml(plan: list[dict[str, object]]) -> str:
+    lines = ['name = "random"']
+    for index, segment in enumerate(plan):
+        lines += [
+            "[[segments]]",
+            f'name = "s{index}"',
+            f'direction = "{segment["direction"]}"',
+            f"duration_s = {segment['duration_s']}",
+            f"target_mph = {segment['target_mph']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    plan=st.lists(segments, min_size=1, max_size=3),
+    profile=profiles,
+    schedule=fault_schedules,
+)
+def test_safety_properties_hold_for_any_plan_machine_and_faults(
+    plan: list[dict[str, object]], profile: str, schedule: list[str]
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        data_dir = Path(directory)
+        plan_file = data_dir / "plan.toml"
+        plan_file.write_text(plan_toml(plan))
+        run = simulate(
+            data_dir, plan_file=plan_file, sim_profile=profile, sim_faults=tuple(schedule)
+        )
+        assert run.exit_code in (0, 3, 4)
+        assert run.exit_code != 0 or run.stopped.reason == "completed"
+
+        # The journal holds every event, in order, and ends with the summary.
+        assert run.journal is not None
+        assert read_journal(run.journal) == run.events
+        assert isinstance(run.events[-1], SummaryEvent)
+        assert run.events[-2] is run.stopped
+
+        _check_band_and_ramps(run.events)
+
+        # Nothing starts or speeds up the belt once FTMS Stop was written.
+        assert run.simulator is not None
+        writes = control_writes(run.simulator)
+        first_stop = next(
+            (i for i, w in enumerate(writes) if w[0] == STOP and w[1:2] == b"\x01"), None
+        )
+        if first_stop is not None:
+            assert not any(w[0] in (SET_SPEED, START) for w in writes[first_stop:])
+
+        # The belt stands still after the session (no fault here makes the machine deaf).
+        assert run.final_belt_kmh == 0
+
+
+def _check_band_and_ramps(events: Sequence[Event]) -> None:
+    """Every set_speed inside the band of the direction the belt runs in (backward 0.5..3.0, the
+    direction switching only at the turn-around prompt), and every change at most one step per
+    interval; the floor after a pause (resume) is the only exception to the step rule."""
+    direction = None
+    previous: CommandEvent | None = None
+    for event in events:
+        if isinstance(event, SegmentEvent) and direction in (None, event.direction):
+            direction = event.direction
+        elif isinstance(event, PromptEvent) and "Turn around" in event.message:
+            direction = "backward" if "BACKWARD" in event.message else "forward"
+        elif isinstance(event, CommandEvent) and event.op == "pause":
+            previous = None
+        elif (
+            isinstance(event, CommandEvent)
+            and event.op == "set_speed"
+            and event.result == "success"
+        ):
+            assert event.mph is not None
+            ceiling = BAND[1] if direction in (None, "backward") else FORWARD_MAX
+            assert BAND[0] - 0.02 <= event.mph <= ceiling + EPS, (direction, event)
+            if previous is not None and previous.mph is not None:
+                assert abs(event.mph - previous.mph) <= MAX_STEP + EPS, (previous, event)
+                assert event.t - previous.t >= STEP_INTERVAL - EPS, (previous, event)
+            previous = event

@@ -1,0 +1,715 @@
+"""The local control socket against a real asyncio Unix server, and the stdlib `stop` client.
+
+The session behind the socket is a small SessionControl written here (the protocol is all the
+server knows); the end-to-end tests with a real `retrotread run --sim` are in tests/e2e.
+Clients that block (the `stop` client, raw sockets, another uid) run in a thread so the server's
+loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from retrotread import control, control_paths
+from retrotread.cli import stop_fast
+from retrotread.cli.app import run as cli_run
+from retrotread.session.control import SessionState, SessionStatus, StopAck
+from retrotread.session.events import Event
+
+NOBODY = 65534
+
+
+class FakeSession:
+    """A session whose belt 'stops' when the test says the treadmill answered (or at once)."""
+
+    def __init__(self, session_id: str = "s1", *, auto_ack: bool = True) -> None:
+        self.session_id = session_id
+        self.calls: list[str] = []
+        self.state = SessionState.running
+        self.belt_mph = 1.2
+        self.auto_ack = auto_ack
+        self.treadmill_answered = asyncio.Event()
+        self.stop_requested = asyncio.Event()
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(
+            session=self.session_id,
+            state=self.state,
+            program="first-steps",
+            segment="warm-up",
+            segment_index=0,
+            belt_mph=self.belt_mph,
+            target_mph=1.0,
+            elapsed_s=42.5,
+            device="SIM-TREADMILL",
+        )
+
+    def request_stop(self, source: str) -> None:
+        self.calls.append(f"request_stop:{source}")
+        if self.state is not SessionState.stopping:
+            self.state = SessionState.stopping
+            if self.auto_ack:
+                self.treadmill_answered.set()
+        self.stop_requested.set()
+
+    async def stop(self, source: str) -> StopAck:
+        self.calls.append(f"stop:{source}")
+        self.request_stop(source)
+        await self.treadmill_answered.wait()
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    async def pause(self, source: str) -> StopAck:
+        self.calls.append(f"pause:{source}")
+        self.state = SessionState.paused
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        return lambda: None
+
+
+@pytest.fixture
+def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private XDG_RUNTIME_DIR per test (short: Unix socket paths are limited to 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="rt-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def exchange(path: Path, *lines: bytes) -> list[dict[str, object]]:
+    """Send raw lines on one connection, half-close, return every JSON answer until EOF."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        for line in lines:
+            sock.sendall(line)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def request(path: Path, *lines: bytes, answers: int) -> list[dict[str, object]]:
+    """Send lines and read exactly `answers` JSON lines (the connection stays open meanwhile)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        for line in lines:
+            sock.sendall(line)
+        data = b""
+        while data.count(b"\n") < answers:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return [json.loads(line) for line in data.splitlines()]
+
+
+# --- the directory rule ------------------------------------------------------------------------
+
+
+def test_control_dir_uses_a_private_xdg_runtime_dir(runtime_dir: Path) -> None:
+    assert control_paths.control_dir() == str(runtime_dir / "retrotread")
+
+
+def test_control_dir_falls_back_to_a_per_uid_temp_dir(
+    monkeypatch: pytest.MonkeyPatch, runtime_dir: Path
+) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("TMPDIR", str(runtime_dir))
+    assert control_paths.control_dir() == str(runtime_dir / f"retrotread-{os.getuid()}")
+
+
+def test_control_dir_ignores_a_runtime_dir_others_can_enter(
+    monkeypatch: pytest.MonkeyPatch, runtime_dir: Path
+) -> None:
+    runtime_dir.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(runtime_dir))
+    assert control_paths.control_dir() == str(runtime_dir / f"retrotread-{os.getuid()}")
+
+
+def test_ensure_control_dir_creates_it_mode_700(runtime_dir: Path) -> None:
+    path = Path(control_paths.ensure_control_dir())
+    st = path.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o700
+    assert st.st_uid == os.getuid()
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o701, 0o777])
+def test_ensure_control_dir_refuses_one_others_can_enter(runtime_dir: Path, mode: int) -> None:
+    (runtime_dir / "retrotread").mkdir()
+    (runtime_dir / "retrotread").chmod(mode)
+    with pytest.raises(PermissionError, match="accessible to other users"):
+        control_paths.ensure_control_dir()
+
+
+def test_ensure_control_dir_refuses_one_owned_by_another_uid(runtime_dir: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("needs root to chown")
+    (runtime_dir / "retrotread").mkdir(mode=0o700)
+    os.chown(runtime_dir / "retrotread", NOBODY, NOBODY)
+    with pytest.raises(PermissionError, match="owned by uid 65534"):
+        control_paths.ensure_control_dir()
+
+
+def test_ensure_control_dir_refuses_a_symlink(runtime_dir: Path) -> None:
+    target = runtime_dir / "elsewhere"
+    target.mkdir(mode=0o700)
+    (runtime_dir / "retrotread").symlink_to(target)
+    with pytest.raises(PermissionError, match="not a directory"):
+        control_paths.ensure_control_dir()
+
+
+async def test_server_refuses_an_insecure_directory(runtime_dir: Path) -> None:
+    (runtime_dir / "retrotread").mkdir(mode=0o700)
+    (runtime_dir / "retrotread").chmod(0o777)
+    with pytest.raises(control.ControlSocketError, match="refusing"):
+        async with control.serve_control_socket(FakeSession(), "s1"):
+            pass
+
+
+@pytest.mark.parametrize("bad_id", ["", ".hidden", "a/b", "x y", "../up"])
+async def test_server_refuses_a_session_id_that_is_not_a_plain_name(
+    runtime_dir: Path, bad_id: str
+) -> None:
+    with pytest.raises(control.ControlSocketError, match="cannot name"):
+        async with control.serve_control_socket(FakeSession(), bad_id):
+            pass
+
+
+# --- serving ------------------------------------------------------------------------------------
+
+
+async def test_socket_is_private_and_removed_on_exit(runtime_dir: Path) -> None:
+    async with control.serve_control_socket(FakeSession(), "s1") as path:
+        assert path == runtime_dir / "retrotread" / "s1.sock"
+        assert stat.S_ISSOCK(path.lstat().st_mode)
+        assert stat.S_IMODE(path.lstat().st_mode) == 0o600
+    assert not path.exists()
+
+
+async def test_serve_session_names_the_socket_after_the_session(runtime_dir: Path) -> None:
+    async with control.serve_session(FakeSession("2026-11-24-abc")) as path:
+        assert path.name == "2026-11-24-abc.sock"
+
+
+async def test_a_second_live_session_with_the_same_id_is_refused(runtime_dir: Path) -> None:
+    async with control.serve_control_socket(FakeSession(), "s1") as path:
+        with pytest.raises(control.ControlSocketError, match="already uses"):
+            async with control.serve_control_socket(FakeSession(), "s1"):
+                pass
+        assert stat.S_ISSOCK(path.lstat().st_mode)  # the first one's socket is untouched
+
+
+async def test_stop_requests_first_then_answers_with_the_ack(runtime_dir: Path) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        answers = await asyncio.to_thread(exchange, path, b'{"cmd": "stop", "id": 7}\n')
+    assert answers == [
+        {
+            "ok": True,
+            "session": "s1",
+            "device": "SIM-TREADMILL",
+            "cmd": "stop",
+            "id": 7,
+            "acknowledged": True,
+            "belt_mph": 1.2,
+            "detail": "",
+        }
+    ]
+    # The socket latched the stop itself before awaiting the session's acknowledgement.
+    assert session.calls[:2] == ["request_stop:control-socket", "stop:control-socket"]
+
+
+async def test_stop_is_requested_before_the_treadmill_answers(runtime_dir: Path) -> None:
+    session = FakeSession(auto_ack=False)
+    async with control.serve_control_socket(session, "s1") as path:
+        reply = asyncio.ensure_future(asyncio.to_thread(exchange, path, b'{"cmd":"stop"}\n'))
+        await session.stop_requested.wait()
+        assert not reply.done()  # the answer waits for the treadmill...
+        assert session.state is SessionState.stopping  # ...but the stop is already under way
+        session.treadmill_answered.set()
+        answers = await reply
+    assert answers[0]["acknowledged"] is True
+
+
+async def test_stop_without_acknowledgement_in_time_says_so(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(control, "ACK_TIMEOUT_S", 0.05)
+    session = FakeSession(auto_ack=False)
+    async with control.serve_control_socket(session, "s1") as path:
+        answers = await asyncio.to_thread(exchange, path, b'{"cmd":"stop"}\n')
+    assert answers[0]["ok"] is True
+    assert answers[0]["acknowledged"] is False
+    assert "no acknowledgement" in str(answers[0]["detail"])
+    assert session.calls[0] == "request_stop:control-socket"
+
+
+async def test_a_failing_session_stop_is_reported_not_raised(runtime_dir: Path) -> None:
+    class Broken(FakeSession):
+        async def stop(self, source: str) -> StopAck:
+            raise RuntimeError("link lost")
+
+    async with control.serve_control_socket(Broken(), "s1") as path:
+        answers = await asyncio.to_thread(
+            exchange, path, b'{"cmd":"stop"}\n', b'{"cmd":"status"}\n'
+        )
+    by_cmd = {a["cmd"]: a for a in answers}
+    assert by_cmd["stop"] == {"cmd": "stop", "ok": False, "error": "stop failed: link lost"}
+    assert by_cmd["status"]["ok"] is True  # the socket keeps serving
+
+
+async def test_status_reports_state_program_segment_speed_and_elapsed(runtime_dir: Path) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        (answer,) = await asyncio.to_thread(exchange, path, b'{"cmd": "status"}\n')
+    assert answer == {
+        "cmd": "status",
+        "ok": True,
+        "session": "s1",
+        "state": "running",
+        "program": "first-steps",
+        "segment": "warm-up",
+        "segment_index": 0,
+        "belt_mph": 1.2,
+        "target_mph": 1.0,
+        "elapsed_s": 42.5,
+        "device": "SIM-TREADMILL",
+    }
+    assert session.calls == []
+
+
+async def test_pause_pauses(runtime_dir: Path) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        (answer,) = await asyncio.to_thread(exchange, path, b'{"cmd": "pause"}\n')
+    assert answer["ok"] is True
+    assert answer["acknowledged"] is True
+    assert session.calls == ["pause:control-socket"]
+    assert session.state is SessionState.paused
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"hello\n",
+        b"\xff\xfe\x00\n",
+        b"[1, 2]\n",
+        b'"stop"\n',
+        b"{}\n",
+        b'{"cmd": "start"}\n',
+        b'{"cmd": "resume"}\n',
+        b'{"cmd": "set_speed", "mph": 3}\n',
+        b'{"cmd": ["stop"]}\n',
+        b'{"cmd": "STOP"}\n',
+    ],
+)
+async def test_garbage_is_answered_with_an_error_and_leaves_the_session_alone(
+    runtime_dir: Path, garbage: bytes
+) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        answers = await asyncio.to_thread(exchange, path, garbage, b"\n", b'{"cmd":"status"}\n')
+    assert answers[0]["ok"] is False
+    assert isinstance(answers[0]["error"], str)
+    assert answers[1]["cmd"] == "status"  # the same connection still serves
+    assert answers[1]["state"] == "running"
+    assert session.calls == []
+
+
+def _asks_to_act(payload: bytes) -> bool:
+    """Whether some line of `payload` is a real stop or pause request."""
+    for line in payload.split(b"\n"):
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(request, dict) and request.get("cmd") in {"stop", "pause"}:
+            return True
+    return False
+
+
+@pytest.fixture
+def threaded_server(runtime_dir: Path) -> Iterator[tuple[Path, FakeSession]]:
+    """A control socket served by a loop in another thread, for synchronous (hypothesis) tests."""
+    loop = asyncio.new_event_loop()
+    started: queue.Queue[tuple[Path, FakeSession]] = queue.Queue()
+
+    async def serve(done: asyncio.Event) -> None:
+        session = FakeSession()
+        async with control.serve_control_socket(session, "s1") as path:
+            started.put((path, session))
+            await done.wait()
+
+    done = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(done),))
+    thread.start()
+    yield started.get(timeout=10)
+    loop.call_soon_threadsafe(done.set)
+    thread.join()
+    loop.close()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # one server for all
+@given(payload=st.binary(max_size=3 * control.MAX_LINE_BYTES))
+def test_any_bytes_but_a_stop_or_pause_leave_the_session_alone(
+    threaded_server: tuple[Path, FakeSession], payload: bytes
+) -> None:
+    assume(not _asks_to_act(payload))
+    path, session = threaded_server
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(payload)
+    (status,) = exchange(path, b'{"cmd": "status"}\n')
+    assert status["state"] == "running"
+    assert session.calls == []
+
+
+async def test_an_over_long_line_closes_the_connection_without_acting(runtime_dir: Path) -> None:
+    session = FakeSession()
+    flood = b'{"cmd": "stop", "pad": "' + b"x" * (4 * control.MAX_LINE_BYTES)
+    async with control.serve_control_socket(session, "s1") as path:
+        answers = await asyncio.to_thread(request, path, flood, answers=1)
+        (status,) = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n')
+    assert answers == [{"ok": False, "error": f"line longer than {control.MAX_LINE_BYTES} bytes"}]
+    assert session.calls == []
+    assert status["state"] == "running"
+
+
+async def test_open_connections_are_closed_when_the_session_ends(runtime_dir: Path) -> None:
+    async with control.serve_control_socket(FakeSession(), "s1") as path:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        await asyncio.to_thread(sock.connect, str(path))
+        await asyncio.to_thread(sock.sendall, b'{"cmd":"status"}\n')
+        first = await asyncio.to_thread(sock.recv, 65536)
+    try:
+        rest = await asyncio.to_thread(sock.recv, 65536)
+    finally:
+        sock.close()
+    assert json.loads(first)["ok"] is True
+    assert rest == b""
+
+
+# --- another uid ---------------------------------------------------------------------------------
+
+
+def connect_as(uid: int, path: Path, payload: bytes) -> str:
+    """Fork, drop to `uid`, connect and send `payload`; return what the child saw."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: no Python-level cleanup, no pytest, just the socket
+        outcome = "?"
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            sock.connect(str(path))
+            sock.sendall(payload)
+            data = sock.recv(65536)
+            outcome = "answered:" + data.decode(errors="replace") if data else "closed"
+        except PermissionError:
+            outcome = "permission-denied"
+        except (ConnectionResetError, BrokenPipeError):
+            outcome = "closed"  # refused: the server dropped the connection
+        except BaseException as err:
+            outcome = f"error:{err!r}"
+        os.write(write_end, outcome.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.getuid() != 0:
+        pytest.skip("switching to another uid needs root")
+
+
+@pytest.mark.usefixtures("as_root")
+async def test_another_uid_cannot_even_reach_the_socket(runtime_dir: Path) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        outcome = await asyncio.to_thread(connect_as, NOBODY, path, b'{"cmd":"stop"}\n')
+    assert outcome == "permission-denied"
+    assert session.calls == []
+
+
+@pytest.mark.usefixtures("as_root")
+async def test_peer_credentials_refuse_another_uid_even_if_the_files_let_it_in(
+    runtime_dir: Path,
+) -> None:
+    """Second barrier: open the directory and socket up, and the uid check alone must hold."""
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        for opened, mode in ((runtime_dir, 0o711), (path.parent, 0o711), (path, 0o666)):
+            os.chmod(opened, mode)
+        outcome = await asyncio.to_thread(
+            connect_as, NOBODY, path, b'{"cmd":"stop"}\n{"cmd":"status"}\n'
+        )
+        (status,) = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n')
+    assert outcome == "closed"
+    assert session.calls == []
+    assert status["state"] == "running"
+
+
+# --- stale sockets ------------------------------------------------------------------------------
+
+
+def make_stale_socket(path: Path) -> None:
+    """What a crashed session leaves behind: a socket file nobody listens on."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    sock.close()
+
+
+async def test_a_starting_server_removes_stale_sockets(runtime_dir: Path) -> None:
+    stale = runtime_dir / "retrotread" / "crashed.sock"
+    make_stale_socket(stale)
+    async with control.serve_control_socket(FakeSession(), "s1") as path:
+        assert not stale.exists()
+        assert path.exists()
+
+
+async def test_a_starting_server_keeps_live_sockets(runtime_dir: Path) -> None:
+    async with (
+        control.serve_control_socket(FakeSession("a"), "a") as first,
+        control.serve_control_socket(FakeSession("b"), "b") as second,
+    ):
+        assert first.exists()
+        assert second.exists()
+
+
+async def test_a_stale_socket_with_our_own_id_is_replaced(runtime_dir: Path) -> None:
+    make_stale_socket(runtime_dir / "retrotread" / "s1.sock")
+    async with control.serve_control_socket(FakeSession(), "s1") as path:
+        (answer,) = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n')
+    assert answer["ok"] is True
+
+
+# --- the stop client ----------------------------------------------------------------------------
+
+
+def test_stop_with_no_session_running_exits_1(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stop_fast.try_fast_stop([]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "retrotread: no session running\n"
+
+
+def test_stop_removes_a_stale_socket_and_exits_1(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = runtime_dir / "retrotread" / "crashed.sock"
+    make_stale_socket(stale)
+    assert stop_fast.try_fast_stop([]) == 1
+    assert not stale.exists()
+    assert "removed 1 stale control socket" in capsys.readouterr().err
+
+
+def test_stop_ignores_files_that_are_not_sockets(runtime_dir: Path) -> None:
+    (runtime_dir / "retrotread").mkdir(mode=0o700)
+    (runtime_dir / "retrotread" / "notes.sock").write_text("not a socket")
+    report = stop_fast.stop_all_sessions()
+    assert report.sessions == []
+    assert (runtime_dir / "retrotread" / "notes.sock").exists()
+
+
+def test_stop_refuses_a_directory_others_can_enter(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_stale_socket(runtime_dir / "retrotread" / "planted.sock")
+    (runtime_dir / "retrotread").chmod(0o777)
+    assert stop_fast.try_fast_stop([]) == 1
+    assert "accessible to other users" in capsys.readouterr().err
+    assert (runtime_dir / "retrotread" / "planted.sock").exists()
+
+
+async def test_stop_reaches_every_session(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = FakeSession("a"), FakeSession("b")
+    b.belt_mph = 2.5
+    make_stale_socket(runtime_dir / "retrotread" / "zombie.sock")
+    async with (
+        control.serve_control_socket(a, "a"),
+        control.serve_control_socket(b, "b"),
+    ):
+        code = await asyncio.to_thread(stop_fast.try_fast_stop, [])
+    assert code == 0
+    assert capsys.readouterr().out == (
+        "retrotread: stopped session a (belt at 1.2 mph)\n"
+        "retrotread: stopped session b (belt at 2.5 mph)\n"
+    )
+    assert a.state is SessionState.stopping
+    assert b.state is SessionState.stopping
+
+
+async def test_all_stops_are_sent_before_any_answer_is_awaited(runtime_dir: Path) -> None:
+    """Session a only acknowledges once b has received its stop: a sequential client would hang."""
+    a, b = FakeSession("a", auto_ack=False), FakeSession("b")
+    async with (
+        control.serve_control_socket(a, "a"),
+        control.serve_control_socket(b, "b"),
+    ):
+        report_future = asyncio.ensure_future(asyncio.to_thread(stop_fast.stop_all_sessions, 10.0))
+        await b.stop_requested.wait()
+        a.treadmill_answered.set()
+        report = await report_future
+    assert [(s.session, s.acknowledged) for s in report.sessions] == [("a", True), ("b", True)]
+    assert report.exit_code() == 0
+
+
+async def test_stop_with_no_acknowledgement_exits_4(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(control, "ACK_TIMEOUT_S", 0.05)
+    session = FakeSession(auto_ack=False)
+    async with control.serve_control_socket(session, "s1"):
+        code = await asyncio.to_thread(stop_fast.try_fast_stop, [])
+    assert code == 4
+    err = capsys.readouterr().err
+    assert err.startswith("retrotread: session s1 did not acknowledge the stop (belt at 1.2 mph)")
+
+
+async def test_typer_stop_command_takes_the_same_path(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1"):
+        code = await asyncio.to_thread(cli_run, ["-v", "stop"])
+    assert code == 0
+    assert "stopped session s1" in capsys.readouterr().out
+    assert session.state is SessionState.stopping
+
+
+def test_fast_path_hands_options_to_the_typer_app() -> None:
+    assert stop_fast.try_fast_stop(["--device", "AA:BB"]) is None
+    assert stop_fast.try_fast_stop(["--help"]) is None
+
+
+def test_fast_path_imports_nothing_heavy(runtime_dir: Path) -> None:
+    """The whole no-session stop, in a fresh interpreter: only the stdlib's smallest parts load."""
+    probe = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from retrotread.cli import stop_fast\n"
+        "stop_fast.stop_all_sessions()\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert set(out) <= {
+        "_socket",
+        "retrotread",
+        "retrotread.cli",
+        "retrotread.cli.stop_fast",
+        "retrotread.control_paths",
+    }
+
+
+async def test_stop_device_held_by_a_session_is_not_connected_to_again(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session stopped it; a second central would fail (no adapter here) and is not tried."""
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1"):
+        code = await asyncio.to_thread(cli_run, ["stop", "--device", "sim-treadmill"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out == "retrotread: stopped session s1 (belt at 1.2 mph)\n"
+    assert err == ""
+
+
+# --- direct stop of a treadmill no session holds --------------------------------------------------
+
+
+def test_direct_stop_stops_a_belt_another_app_left_running() -> None:
+    from retrotread.config import Settings
+    from retrotread.direct_stop import DeviceStopResult, stop_treadmill
+    from retrotread.treadmill import Telemetry, Treadmill
+    from simulators.clock import run_virtual
+    from simulators.harness import open_simulator
+
+    async def scenario() -> tuple[DeviceStopResult, float, list[int]]:
+        async with open_simulator("generic") as sim:
+            other_app = await Treadmill.connect(
+                sim.address,
+                scanner_backend=sim.scanner_backend,
+                client_backend=sim.client_backend,
+            )
+            at_speed = asyncio.Event()
+            other_app.add_listener(
+                lambda e: isinstance(e, Telemetry) and e.speed_kmh == 3.0 and at_speed.set()
+            )
+            control_point = other_app.claim_control_point()
+            await control_point.request_control()
+            await control_point.set_speed(300)
+            await control_point.start()
+            await at_speed.wait()
+            await other_app.disconnect()
+            result = await stop_treadmill(
+                sim.address,
+                Settings(),
+                scanner_backend=sim.scanner_backend,
+                client_backend=sim.client_backend,
+            )
+            opcodes = [exchange.opcode for exchange in sim.treadmill.control_log]
+            return result, sim.treadmill.belt_speed_kmh, opcodes
+
+    result, belt_kmh, opcodes = run_virtual(scenario())
+    assert result.acknowledged
+    assert result.verified
+    assert result.belt_mph == 0
+    assert belt_kmh == 0
+    request_control, stop = 0x00, 0x08
+    assert opcodes[-2:] == [request_control, stop]
+
+
+def test_direct_stop_reports_a_refused_stop() -> None:
+    from retrotread.config import Settings
+    from retrotread.direct_stop import DeviceStopResult, stop_treadmill
+    from simulators.clock import run_virtual
+    from simulators.harness import open_simulator
+
+    async def scenario() -> DeviceStopResult:
+        async with open_simulator("generic", faults=["reject@0:stop"]) as sim:
+            return await stop_treadmill(
+                sim.address,
+                Settings(),
+                scanner_backend=sim.scanner_backend,
+                client_backend=sim.client_backend,
+            )
+
+    result = run_virtual(scenario())
+    assert not result.acknowledged
+    assert result.detail == "Stop answered operation_failed"
