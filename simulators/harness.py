@@ -4,8 +4,10 @@
         async with BleakClient(sim.address, backend=sim.client_backend) as client: ...
 
 Several simulators may share one radio (pass `radio=`); without one, the simulator brings its
-own and closes it on exit. Must run inside a loop: the virtual clock of simulators.clock for
-tests and `--time-scale`, any loop otherwise.
+own and closes it on exit. On exit the simulator's device leaves the radio, so its address is
+unknown there afterwards (BleakDeviceNotFoundError) and free for a new simulator. Must run
+inside a loop: the virtual clock of simulators.clock for tests and `--time-scale`, any loop
+otherwise.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ async def open_simulator(
         radio.set_rssi(address_text, loaded.signal_dbm)
         treadmill = SimTreadmill(device, loaded, specs)
         await treadmill.start()
+        stack.push_async_callback(radio.remove_peripheral, address_text)
         stack.push_async_callback(_shut_down, treadmill)
         yield Simulator(
             address=address_text,
@@ -73,7 +76,10 @@ async def open_simulator(
 
 
 async def _shut_down(treadmill: SimTreadmill) -> None:
-    """Stop serving; the device stays on a shared radio but no longer advertises or connects."""
+    """Stop serving and drop the links while the treadmill still knows it is closing.
+
+    open_simulator then takes the device off the radio (a shared radio keeps running).
+    """
     await treadmill.close()
     device = treadmill.device
     for connection in list(device.connections.values()):

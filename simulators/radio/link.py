@@ -19,6 +19,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from simulators.radio.client import VirtualRadioClient
+from simulators.radio.debug_text import memoise_bumble_colors
 from simulators.radio.scanner import VirtualRadioScanner
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class VirtualRadio:
     """
 
     def __init__(self) -> None:
+        memoise_bumble_colors()
         self.link = LocalLink()  # type: ignore[no-untyped-call]  # untyped in bumble
         self._devices: list[tuple[Device, Controller]] = []
         self._peripherals: dict[str, Device] = {}
@@ -71,14 +73,7 @@ class VirtualRadio:
         """Drop every connection, silence every advertiser and take the devices off the link."""
         self._listeners.clear()
         for device, controller in self._devices:
-            for connection in list(device.connections.values()):
-                await connection.disconnect()
-            if device.is_advertising:
-                await device.stop_advertising()
-            if device.scanning:
-                await device.stop_scanning()
-            await device.power_off()
-            self.link.remove_controller(controller)
+            await self._retire(device, controller)
         self._devices.clear()
         self._peripherals.clear()
         self._idle_centrals.clear()
@@ -94,6 +89,23 @@ class VirtualRadio:
         device = await self._add_device(name, address)
         self._peripherals[address] = device
         return device
+
+    async def remove_peripheral(self, address: str) -> None:
+        """Take a peripheral off the link: its links drop, it goes silent, the address is free.
+
+        Afterwards a connect to ``address`` raises BleakDeviceNotFoundError, as for a machine
+        that was never there. An unknown address (already removed, radio closed) is ignored so
+        that shutdown paths need not know who cleaned up first.
+        """
+        device = self._peripherals.pop(address.upper(), None)
+        if device is None:
+            return
+        self._rssi.pop(address.upper(), None)
+        for entry in self._devices:
+            if entry[0] is device:
+                self._devices.remove(entry)
+                await self._retire(*entry)
+                return
 
     async def acquire_central(self) -> Device:
         """A powered Device for one connected client: each BleakClient is its own host.
@@ -128,6 +140,19 @@ class VirtualRadio:
     def _fresh_address(self, top_byte: int) -> str:
         serial = next(self._serial)
         return f"{top_byte:02X}:00:00:00:{serial >> 8 & 0xFF:02X}:{serial & 0xFF:02X}"
+
+    async def _retire(self, device: Device, controller: Controller) -> None:
+        # Before the links drop: a connected advertiser with auto_restart would advertise again
+        # on disconnection, and its controller would tick on, off the link, until the loop ends.
+        await device.stop_advertising()
+        for connection in list(device.connections.values()):
+            await connection.disconnect()
+        if device.is_advertising:
+            await device.stop_advertising()
+        if device.scanning:
+            await device.stop_scanning()
+        await device.power_off()
+        self.link.remove_controller(controller)
 
     async def _add_device(self, name: str, address: str) -> Device:
         controller = Controller(name, link=self.link, public_address=address)
