@@ -20,6 +20,8 @@ from retrotread.safety.limits import (
     next_ramp_value,
     ramp_step_c,
 )
+from retrotread.safety.supervisor import device_grid
+from retrotread.treadmill import DeviceInfo
 
 HARD_CEILING_C = mph_to_centi(3.0)  # 482.8032
 HARD_FLOOR_C = mph_to_centi(0.5)
@@ -134,3 +136,39 @@ def test_ramp_steps_never_exceed_the_step_and_stay_on_the_grid(
             assert _on_grid(grid, nxt)
             current = nxt
         assert current == target
+
+
+# -- exact bands on awkward grids (review R1) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("grid_kmh", "cap_mph", "floor_c", "ceiling_c"),
+    [
+        ((0.5, 20.0, 0.01), 3.0, 81, 482),  # 3.0 mph = 4.828032 km/h
+        ((0.5, 20.0, 0.1), 3.0, 90, 480),
+        ((0.5, 20.0, 0.5), 3.0, 100, 450),
+        ((0.5, 20.0, 0.25), 3.0, 100, 475),
+        ((0.5, 20.0, 0.3), 3.0, 110, 470),  # 0.8 < 0.805 (0.5 mph): the floor is 1.1
+        ((0.0, 20.0, 0.3), 3.0, 90, 480),
+        ((0.85, 20.0, 0.1), 3.0, 85, 475),  # a grid off the 0.1 multiples
+        ((1.2, 20.0, 0.1), 3.0, 120, 480),  # the device minimum is above the band floor
+        ((0.5, 4.0, 0.1), 3.0, 90, 400),  # the device maximum is below the cap
+        ((0.5, 20.0, 0.01), 2.5, 81, 402),  # 2.5 mph = 4.02336 km/h
+        ((0.5, 20.0, 0.3), 2.5, 110, 380),
+    ],
+)
+def test_band_edges_on_awkward_grids(
+    grid_kmh: tuple[float, float, float], cap_mph: float, floor_c: int, ceiling_c: int
+) -> None:
+    grid = SpeedGrid.from_range_kmh(*grid_kmh)
+    band = backward_band(grid, cap_mph)
+    assert band == Band(floor_c, ceiling_c)
+    assert command_speed(grid, band, 3.0) == ceiling_c
+    assert command_speed(grid, band, 99.0) == ceiling_c
+    assert command_speed(grid, band, 0.0) == floor_c
+
+
+def test_an_mph_device_grid_is_its_range_times_1_609344() -> None:
+    info = DeviceInfo("C0:00:00:00:00:01", "x", [], [], (0.5, 12.0, 0.1), None)
+    assert device_grid(info, min_speed_1kmh=False, speed_param_mph=True) == SpeedGrid(81, 1931, 10)
+    assert device_grid(info, min_speed_1kmh=False) == SpeedGrid(50, 1200, 10)

@@ -26,6 +26,7 @@ from retrotread.session.events import CommandEvent, Event, SafetyEvent, StoppedE
 from retrotread.treadmill import ControlPointError, Quirks, Treadmill
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator
+from simulators.profiles import Profile
 
 MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 
@@ -57,7 +58,7 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    profile: str = "generic",
+    profile: str | Profile = "generic",
     faults: Sequence[str] = (),
     safety: SafetyConfig | None = None,
     max_speed_mph: float | None = None,

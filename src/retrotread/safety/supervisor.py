@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable
+from fractions import Fraction
 from typing import Literal
 
 import structlog
@@ -84,10 +86,19 @@ class DirectionChangeError(RetrotreadError, ValueError):
     """The direction may change only at the floor speed or while paused (a turn-around)."""
 
 
-def device_grid(info: DeviceInfo, min_speed_1kmh: bool) -> SpeedGrid:
-    """The device's speed grid; with the min_speed_1kmh quirk nothing below 1.0 km/h exists."""
+def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = False) -> SpeedGrid:
+    """The device's speed grid; with the min_speed_1kmh quirk nothing below 1.0 km/h exists.
+
+    A speed_param_mph device reports its range in the mph it reads the parameter in: its real
+    limits are 1.609344 times larger (min rounded up, max down). The control point rounds each
+    speed down onto the device's own mph grid when it writes it."""
     lo, hi, inc = info.speed_range_kmh
     grid = SpeedGrid.from_range_kmh(lo, hi, inc)
+    if speed_param_mph:
+        kmh_per_mph = Fraction("1.609344")
+        grid = SpeedGrid(
+            math.ceil(grid.min_c * kmh_per_mph), math.floor(grid.max_c * kmh_per_mph), grid.inc_c
+        )
     if min_speed_1kmh and grid.min_c < 100:
         grid = SpeedGrid(grid.ceil(100), max(grid.max_c, grid.ceil(100)), grid.inc_c)
     return grid
@@ -111,7 +122,8 @@ class Supervisor:
         self._safety = safety
         self._t0 = self._loop.time() if t0 is None else t0
         self.device = treadmill.info
-        self.grid = device_grid(treadmill.info, treadmill.quirks.min_speed_1kmh)
+        quirks = treadmill.quirks
+        self.grid = device_grid(treadmill.info, quirks.min_speed_1kmh, quirks.speed_param_mph)
         cap = (
             safety.max_backward_mph
             if max_speed_mph is None
@@ -129,6 +141,8 @@ class Supervisor:
         self._started = False
         self._paused = False
         self._pause_sources: set[str] = set()  # everyone who asked for the current pause
+        self._pause_count = 0  # pause requests so far: a start/resume asked before one yields
+        self._resuming = False
         self._commanded_c = 0
         self._allowed_c = 0  # the higher of the commanded speed and one just left (belt lag)
         self._allowed_until = 0.0
@@ -216,7 +230,8 @@ class Supervisor:
             raise ConnectError(f"the treadmill refused control: {err.result}") from err
 
     async def start(self, direction: Direction = "backward") -> None:
-        """Start the belt at the floor speed. Only once per session: after a stop, never again."""
+        """Start the belt at the floor speed. Only once per session: after a stop, never again.
+        A pause that arrives meanwhile wins: the belt stays paused until the walker resumes."""
         async with self._move_lock:
             self._check_not_latched()
             if self._started:
@@ -232,15 +247,30 @@ class Supervisor:
 
         With `source` (e.g. "turnaround"), resume only a pause that source alone asked for:
         if someone else (MQTT, the control socket) paused meanwhile, BeltPaused is raised and
-        the belt stays paused until the walker resumes with `resume()`."""
+        the belt stays paused until the walker resumes with `resume()`.
+
+        The later request wins: a pause asked for after this call (while it waited for a ramp
+        to yield, or while its own writes are in flight) is not overridden; BeltPaused."""
+        pauses = self._pause_count
         async with self._move_lock:
             self._check_not_latched()
             if not self._paused:
                 return
+            if self._pause_count != pauses:
+                raise BeltPaused("paused again after the resume was asked for")
             others = self._pause_sources - {source} if source is not None else set()
             if others:
                 raise BeltPaused(f"paused by {', '.join(sorted(others))}; the walker resumes")
-            await self._run_at_floor()
+            # Still `paused` during the writes (a late echo of our own pause is not a console
+            # stop), but a pause arriving meanwhile is a new one: written, and it stops
+            # _run_at_floor before its Start.
+            self._resuming = True
+            try:
+                await self._run_at_floor()
+            finally:
+                self._resuming = False
+            if self._pause_count != pauses:
+                raise BeltPaused("paused again while resuming")
             self._paused = False
             self._pause_sources.clear()
             self._arm_stale_timer()
@@ -261,6 +291,7 @@ class Supervisor:
             while True:
                 target_c = self._effective_target(mph, direction)
                 if target_c == self._commanded_c:
+                    self._check_not_latched()  # the last step's answer may come after a stop
                     return centi_to_mph(target_c)
                 await self._wait_for_step_slot()
                 self._check_movable()  # no await between this check and the write below
@@ -292,10 +323,12 @@ class Supervisor:
     async def pause(self, source: str) -> StopAck:
         """Pause the belt (FTMS Stop/Pause with pause). If the pause fails, the belt is stopped
         instead: a pause request must make the belt safer, never leave it running."""
-        if self._paused:
-            self._pause_sources.add(source)
-        if self._latched or not self._started or self._paused:
+        if self._latched or not self._started:
             return StopAck(True, self.belt_mph, "latched" if self._latched else "not running")
+        self._pause_count += 1  # any resume asked for before this pause yields to it
+        if self._paused and not self._resuming:
+            self._pause_sources.add(source)
+            return StopAck(True, self.belt_mph, "already paused")
         self._paused = True
         self._pause_sources = {source}
         self._set_commanded(0)
@@ -390,16 +423,24 @@ class Supervisor:
 
     async def _run_at_floor(self) -> None:
         """Start/Resume with the target at the floor (order by quirk: some devices ignore a
-        target speed until the belt runs)."""
+        target speed until the belt runs). A pause or a stop that arrives between the two
+        writes wins: the second write is not sent, and a pause leaves the belt paused (start()
+        then returns normally, `paused` tells; resume() raises BeltPaused)."""
         floor_c = self.band(self.direction).floor_c
+        pauses = self._pause_count
+
+        def still_wanted() -> bool:
+            self._check_not_latched()
+            return self._pause_count == pauses
+
         if self._treadmill.quirks.start_before_speed:
             await self._command("start", self._cp.start())
-            self._check_not_latched()
-            await self._write_speed(floor_c)
+            if still_wanted():
+                await self._write_speed(floor_c)
         else:
             await self._write_speed(floor_c)
-            self._check_not_latched()
-            await self._command("start", self._cp.start())
+            if still_wanted():
+                await self._command("start", self._cp.start())
 
     async def _write_speed(self, centi: int) -> None:
         self._set_commanded(centi)

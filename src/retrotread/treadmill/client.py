@@ -115,7 +115,9 @@ class Treadmill:
         self._client_backend = client_backend
         self._client: BleakClient | None = None
         self._listeners: list[TreadmillListener] = []
-        self._control_point = ControlPoint(self._write, quirks, command_timeout_s)
+        self._control_point = ControlPoint(
+            self._write, quirks, command_timeout_s, lambda: self.info.speed_range_kmh
+        )
         self._control_point_claimed = False
         self._commanded = False
         self._closing = False

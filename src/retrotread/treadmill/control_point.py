@@ -12,7 +12,9 @@ Target Speed still awaits its answer is neither blocked by it nor confused with 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
+from fractions import Fraction
 
 from bleak.exc import BleakError, BleakGATTProtocolError
 
@@ -22,6 +24,9 @@ from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
 from retrotread.treadmill.quirks import Quirks
 
 Writer = Callable[[str, bytes], Awaitable[None]]
+SpeedRange = Callable[[], tuple[float, float, float]]  # the device's own min, max, increment
+
+_KMH_PER_MPH = Fraction("1.609344")
 
 # With the ack_by_machine_status quirk, the Fitness Machine Status that acknowledges each request.
 _STATUS_ACK: dict[int, ftms.MachineStatusOpCode] = {
@@ -35,10 +40,17 @@ _STATUS_ACK: dict[int, ftms.MachineStatusOpCode] = {
 class ControlPoint:
     """Writes requests and turns answers into success or `ControlPointError`."""
 
-    def __init__(self, write: Writer, quirks: Quirks, timeout_s: float) -> None:
+    def __init__(
+        self,
+        write: Writer,
+        quirks: Quirks,
+        timeout_s: float,
+        speed_range: SpeedRange = lambda: (0.0, 655.35, 0.01),
+    ) -> None:
         self._write = write
         self._quirks = quirks
         self._timeout_s = timeout_s
+        self._speed_range = speed_range
         self._waiters: dict[int, list[asyncio.Future[str]]] = {}
 
     # -- requests -----------------------------------------------------------------------------
@@ -55,10 +67,23 @@ class ControlPoint:
         await self._command("pause", ftms.pause())
 
     async def set_speed(self, centi_kmh: int) -> None:
-        """Set Target Speed to `centi_kmh` / 100 km/h (in 0.01 mph on a speed_param_mph device)."""
-        # Round down to whole 0.01 mph: the device must never get more than the supervisor allowed.
-        centi = int(centi_kmh / 1.609344) if self._quirks.speed_param_mph else centi_kmh
+        """Set Target Speed to `centi_kmh` / 100 km/h (in mph on a speed_param_mph device)."""
+        centi = self._mph_parameter(centi_kmh) if self._quirks.speed_param_mph else centi_kmh
         await self._command("set_speed", ftms.set_target_speed(centi / 100))
+
+    def _mph_parameter(self, centi_kmh: int) -> int:
+        """The parameter, in hundredths of the device's mph, for a belt of at most `centi_kmh`.
+
+        The device snaps the parameter onto its own grid (its Supported Speed Range, in the
+        units it reads), to the nearest step: a value between steps could be rounded UP past
+        what the supervisor allowed. So round down onto that grid here, exactly."""
+        lo, _hi, inc = (round(x * 100) for x in self._speed_range())
+        inc = max(inc, 1)
+        wanted = Fraction(centi_kmh) / _KMH_PER_MPH
+        steps = math.floor((wanted - lo) / inc)
+        if steps < 0:  # the device cannot run this slowly: refuse rather than run faster
+            raise ControlPointError("set_speed", "invalid_parameter", "below the device minimum")
+        return lo + steps * inc
 
     async def set_incline(self, deci_pct: int) -> None:
         await self._command("set_incline", ftms.set_target_inclination(deci_pct / 10))
