@@ -11,7 +11,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrotread.session.events import CommandEvent, Event, PromptEvent, SegmentEvent, SummaryEvent
+from retrotread.session.events import (
+    CommandEvent,
+    Event,
+    PromptEvent,
+    SafetyEvent,
+    SegmentEvent,
+    SummaryEvent,
+)
 from retrotread.session.journal import read_journal
 from tests.session.test_engine import control_writes, simulate
 
@@ -108,8 +115,19 @@ def test_safety_properties_hold_for_any_plan_machine_and_faults(
         if first_stop is not None:
             assert not any(w[0] in (SET_SPEED, START) for w in writes[first_stop:])
 
-        # The belt stands still after the session (no fault here makes the machine deaf).
-        assert run.final_belt_kmh == 0
+        # The belt stands still after the session, unless the schedule made the machine deaf: a
+        # dropped link takes control away, and a machine that then refuses Request Control
+        # refuses every Stop too. Then the session must say so (stop_unverified, exit 3).
+        deaf = any(s.startswith("disconnect") for s in schedule) and any(
+            s.startswith("reject") and s.endswith("request-control") for s in schedule
+        )
+        if deaf and run.final_belt_kmh != 0:
+            assert run.exit_code == 3
+            assert any(
+                isinstance(e, SafetyEvent) and e.reason == "stop_unverified" for e in run.events
+            )
+        else:
+            assert run.final_belt_kmh == 0
 
 
 def _check_band_and_ramps(events: Sequence[Event]) -> None:
