@@ -712,4 +712,33 @@ def test_direct_stop_reports_a_refused_stop() -> None:
 
     result = run_virtual(scenario())
     assert not result.acknowledged
+    assert not result.verified
     assert result.detail == "Stop answered operation_failed"
+
+
+def test_direct_stop_without_telemetry_is_acknowledged_but_unverified() -> None:
+    """No Treadmill Data at all: the Stop is answered, the belt is never seen at 0, and the
+    Stop is tried STOP_ATTEMPTS times, and nothing but Request Control and Stop is written."""
+    from retrotread.config import Settings
+    from retrotread.direct_stop import STOP_ATTEMPTS, DeviceStopResult, stop_treadmill
+    from simulators.clock import run_virtual
+    from simulators.harness import open_simulator
+
+    async def scenario() -> tuple[DeviceStopResult, list[int]]:
+        async with open_simulator("generic", faults=["stall@0"]) as sim:
+            result = await stop_treadmill(
+                sim.address,
+                Settings(),
+                scanner_backend=sim.scanner_backend,
+                client_backend=sim.client_backend,
+            )
+            return result, [exchange.opcode for exchange in sim.treadmill.control_log]
+
+    result, opcodes = run_virtual(scenario())
+    assert result.acknowledged
+    assert not result.verified
+    assert result.belt_mph is None
+    assert result.detail == "the belt was not seen at 0"
+    request_control, stop = 0x00, 0x08
+    assert set(opcodes) == {request_control, stop}
+    assert opcodes.count(stop) == STOP_ATTEMPTS

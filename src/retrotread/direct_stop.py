@@ -1,16 +1,14 @@
 """`retrotread stop --device`: stop a treadmill that no session of ours holds.
 
-Connect, Request Control, FTMS Stop, then watch Treadmill Data until the belt reads 0 (one more
-Stop if it does not within the verify time). This process runs no session, so this module is the
-one claimant of the control point here, and it only ever writes Request Control and Stop: nothing
-in it can start or speed up a belt. (The session Supervisor writes Stop only for a belt it started
-itself, which is why this short procedure lives here.)
+Connect, then hand the belt to a stop-only Supervisor (`foreign_belt=True`): it claims the control
+point, writes Request Control (a refusal tolerated) and FTMS Stop, and watches Treadmill Data until
+the belt reads 0 (one more Stop if it does not within the verify time). This module never touches
+the control point itself; it only reads the Supervisor's events to report what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +16,13 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread.config import Settings
-from retrotread.treadmill import (
-    ControlPointError,
-    Quirks,
-    Telemetry,
-    Treadmill,
-    TreadmillEvent,
-)
+from retrotread.safety.supervisor import Supervisor
+from retrotread.session.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
+from retrotread.treadmill import Quirks, Treadmill
 from retrotread.units import kmh_to_mph
 
 STOP_ATTEMPTS = 2
+STOP_SOURCE = "cli"
 
 
 @dataclass(frozen=True)
@@ -41,24 +36,44 @@ class DeviceStopResult:
     detail: str = ""
 
 
-class _BeltWatch:
-    """The last belt speed reported, and an event set whenever it reads 0."""
+class _StopReport:
+    """What the Supervisor's events tell about the stop: the last belt speed, whether a Stop
+    was acknowledged and the last Stop's answer, and whether the belt went unverified."""
 
     def __init__(self) -> None:
         self.kmh: float | None = None
-        self.at_zero = asyncio.Event()
+        self.acknowledged = False
+        self.last_stop_result: str | None = None
+        self.unverified = False
 
-    def __call__(self, event: TreadmillEvent) -> None:
-        if isinstance(event, Telemetry) and event.speed_kmh is not None:
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TelemetryEvent):
             self.kmh = event.speed_kmh
-            if event.speed_kmh == 0:
-                self.at_zero.set()
-            else:
-                self.at_zero.clear()
+        elif isinstance(event, CommandEvent) and event.op == "stop":
+            self.last_stop_result = event.result
+            self.acknowledged |= event.result == "success"
+        elif isinstance(event, SafetyEvent) and event.reason == "stop_unverified":
+            self.unverified = True
+
+    @property
+    def verified(self) -> bool:
+        """The belt was seen at 0 after an acknowledged Stop."""
+        return self.acknowledged and not self.unverified
 
     @property
     def mph(self) -> float | None:
         return None if self.kmh is None else round(kmh_to_mph(self.kmh), 2)
+
+    @property
+    def detail(self) -> str:
+        """Empty when verified, else the last thing that went wrong."""
+        if self.verified:
+            return ""
+        if self.last_stop_result is None:
+            return "no Stop could be written"
+        if self.last_stop_result != "success":
+            return f"Stop answered {self.last_stop_result}"
+        return "the belt was not seen at 0"
 
 
 async def stop_treadmill(
@@ -68,8 +83,8 @@ async def stop_treadmill(
     scanner_backend: type[BaseBleakScanner] | None = None,
     client_backend: type[BaseBleakClient] | None = None,
 ) -> DeviceStopResult:
-    """Stop the treadmill `target` (address or name). ConnectError (exit 4) if it can't be reached
-    or refuses control."""
+    """Stop the treadmill `target` (address or name). ConnectError (exit 4) if it can't be
+    reached."""
     treadmill = await Treadmill.connect(
         target,
         quirks=Quirks.from_names(settings.device.quirks),
@@ -78,38 +93,20 @@ async def stop_treadmill(
         scan_timeout=settings.device.connect_timeout_s,
         command_timeout=settings.safety.command_timeout_s,
     )
-    watch = _BeltWatch()
-    remove_listener = treadmill.add_listener(watch)
     name = treadmill.info.name or treadmill.address
     try:
-        control_point = treadmill.claim_control_point()
-        with contextlib.suppress(ControlPointError):
-            # Some devices refuse Request Control yet obey Stop: try the Stop regardless.
-            await control_point.request_control()
-        acknowledged, verified, detail = False, False, ""
-        for _ in range(STOP_ATTEMPTS):
-            try:
-                await control_point.stop()
-            except ControlPointError as err:
-                detail = f"Stop answered {err.result}"
-                continue
-            acknowledged = True
-            verified = await _wait_until_zero(watch, settings.safety.stop_verify_timeout_s)
-            if verified:
-                break
-            detail = "the belt was not seen at 0"
-        return DeviceStopResult(name, acknowledged, verified, watch.mph, "" if verified else detail)
+        supervisor = Supervisor(treadmill, settings.safety, foreign_belt=True)
+        report = _StopReport()
+        supervisor.add_listener(report)
+        try:
+            await supervisor.stop_foreign_belt(STOP_SOURCE, attempts=STOP_ATTEMPTS)
+        finally:
+            await supervisor.close()
+        return DeviceStopResult(
+            name, report.acknowledged, report.verified, report.mph, report.detail
+        )
     finally:
-        remove_listener()
         await treadmill.disconnect()
-
-
-async def _wait_until_zero(watch: _BeltWatch, timeout_s: float) -> bool:
-    try:
-        await asyncio.wait_for(watch.at_zero.wait(), timeout_s)
-    except TimeoutError:
-        return False
-    return True
 
 
 def stop_device(

@@ -8,6 +8,10 @@ link) and, once stopped, it stays stopped: a stop latch can only be cleared by a
 
 The emergency path (`request_stop`) is synchronous: it latches and creates the task that writes
 FTMS Stop before doing anything else, so no await and no listener delays the Stop.
+
+A belt that something else started (another app, a session that died) is stopped by a Supervisor
+built with `foreign_belt=True` and its `stop_foreign_belt()`: the same stop procedure, so even
+`retrotread stop --device` reaches the control point only through this class.
 """
 
 from __future__ import annotations
@@ -106,7 +110,12 @@ def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = 
 
 class Supervisor:
     """Gatekeeper of one session's belt. Build it from a connected Treadmill; it claims the
-    control point, so it must be the only Supervisor of that Treadmill."""
+    control point, so it must be the only Supervisor of that Treadmill.
+
+    With `foreign_belt=True` it is a stop-only Supervisor for a belt it did not start: latched
+    from birth (reason "estop"), so it never moves the belt, and it needs no speed band (a device
+    whose grid misses the walking band must still be stoppable); `stop_foreign_belt()` is its
+    one job."""
 
     def __init__(
         self,
@@ -115,10 +124,10 @@ class Supervisor:
         *,
         max_speed_mph: float | None = None,
         t0: float | None = None,
+        foreign_belt: bool = False,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._treadmill = treadmill
-        self._cp = treadmill.claim_control_point()
         self._safety = safety
         self._t0 = self._loop.time() if t0 is None else t0
         self.device = treadmill.info
@@ -129,9 +138,18 @@ class Supervisor:
             if max_speed_mph is None
             else min(max_speed_mph, safety.max_backward_mph)
         )
-        self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
-        self.forward_band = forward_band(self.grid, safety.forward_max_mph, safety.min_backward_mph)
+        if foreign_belt:
+            # Latched from birth (below), so no band is ever used; the band check would refuse
+            # a device no walker can use, which still needs stopping.
+            self.backward_band = self.forward_band = Band(0, 0)
+        else:
+            self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
+            self.forward_band = forward_band(
+                self.grid, safety.forward_max_mph, safety.min_backward_mph
+            )
         self._step_c = ramp_step_c(self.grid, safety.max_step_mph)
+        # Claimed only once nothing above can refuse the device: a refused one stays claimable.
+        self._cp = treadmill.claim_control_point()
         self._tolerance_c = int(mph_to_centi(safety.overspeed_tolerance_mph))
         self._listeners: list[Listener] = []
         self._move_lock = asyncio.Lock()
@@ -152,8 +170,10 @@ class Supervisor:
         self._stale_timer: asyncio.TimerHandle | None = None
         self._hr_high_since: float | None = None
 
-        self._latched = False
-        self.stop_reason: StopReason | None = None
+        self._foreign_belt = foreign_belt  # a belt we did not start may be running
+        self._foreign_stop_begun = False
+        self._latched = foreign_belt
+        self.stop_reason: StopReason | None = "estop" if foreign_belt else None
         self.stop_source: str | None = None
         self.safety_reason: str | None = None
         self._stop_write: asyncio.Task[bool] | None = None
@@ -373,6 +393,28 @@ class Supervisor:
         ok = self._stop_acked.is_set()
         return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
 
+    async def stop_foreign_belt(self, source: str, *, attempts: int = MAX_STOP_ATTEMPTS) -> StopAck:
+        """Stop a belt that something else started; only on a `foreign_belt=True` Supervisor.
+
+        The session's stop procedure with one difference: the belt may be running although this
+        Supervisor never started it. Latched already (nothing here can move the belt), it writes
+        Request Control (a refusal is tolerated: some devices refuse control yet obey Stop),
+        then Stop, and retries until telemetry shows 0 (at most `attempts` times, each waiting
+        safety.stop_verify_timeout_s). The same events as a session stop: a CommandEvent per
+        write, SafetyEvent `stop_unverified` if 0 was never seen, one StoppedEvent("estop").
+        Returns once that procedure ended: `acknowledged` if some Stop was answered success."""
+        if not self._foreign_belt:
+            raise RuntimeError("stop_foreign_belt() needs a Supervisor built with foreign_belt")
+        if self._foreign_stop_begun:
+            raise RuntimeError("this foreign belt's stop was already asked for")
+        self._foreign_stop_begun = True
+        self.stop_source = source
+        await self._retake_control()
+        self._spawn(self._finish_stop(attempts))
+        await self._ended.wait()
+        ok = self._stop_acked.is_set()
+        return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
+
     async def wait_ended(self) -> StopReason:
         """Wait until the session's stop is complete (belt verified at 0, or given up)."""
         await self._ended.wait()
@@ -510,12 +552,13 @@ class Supervisor:
         self._emit(CommandEvent(t=self.now(), op="stop", result="success", source=source))
         return True
 
-    async def _finish_stop(self) -> None:
+    async def _finish_stop(self, max_attempts: int = MAX_STOP_ATTEMPTS) -> None:
         """Verify the belt reaches 0; retry Stop (reconnecting and retaking control as needed)
         until it does, the link cannot be restored, or the attempts run out. Then end."""
-        verified = not self._started
+        may_run = self._started or self._foreign_belt
+        verified = not may_run
         attempts = 0
-        while not verified and attempts < MAX_STOP_ATTEMPTS:
+        while not verified and attempts < max_attempts:
             attempts += 1
             relinked = False
             if not self._treadmill.is_connected:
@@ -530,7 +573,7 @@ class Supervisor:
                 self._stop_write = self._loop.create_task(self._write_stop(self.stop_source))
                 await self._stop_write
             verified = await self._wait_belt_zero(self._safety.stop_verify_timeout_s)
-        if not verified and self._started:
+        if not verified and may_run:
             self._emit_safety("stop_unverified", "stop", "the belt was not seen at 0")
         self._end()
 
