@@ -15,14 +15,25 @@ from retrotread.errors import InputError
 def decode(
     kind: Annotated[
         str,
-        typer.Argument(metavar="KIND", help="treadmill-data, control-point, machine-status, ..."),
+        typer.Argument(
+            metavar="KIND",
+            help="Which characteristic (the kinds are listed above).",
+        ),
     ],
     hex_value: Annotated[
         list[str] | None,
         typer.Argument(metavar="HEX", help='Bytes in hex: "84 04 90 01", 84:04:90:01 or 84049001.'),
     ] = None,
 ) -> None:
-    """Decode one FTMS characteristic value and print it as JSON."""
+    """Decode one FTMS characteristic value and print it as JSON.
+
+    \b
+    KIND: treadmill-data, control-point, machine-status, training-status,
+          feature, speed-range, incline-range.
+
+    Fields the packet's flags leave out are absent; "not available" values are null.
+    Bad or truncated input exits 2.
+    """
     from retrotread import ftms
 
     if kind not in ftms.KINDS:

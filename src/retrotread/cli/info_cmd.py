@@ -13,6 +13,7 @@ from retrotread.errors import InputError
 
 @app.command()
 def info(
+    ctx: typer.Context,
     device: Annotated[
         str | None, typer.Option("--device", help="Treadmill address or advertised name.")
     ] = None,
@@ -22,10 +23,19 @@ def info(
     ] = "generic",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
-    """Features, target-setting features, supported speed and incline ranges."""
+    """Features, target-setting features, supported speed and incline ranges.
+
+    Exits 4 when there is no Bluetooth adapter or the treadmill cannot be found.
+    """
     import asyncio
 
+    from retrotread.cli.context import CliState
+    from retrotread.config import load_settings
     from retrotread.treadmill.info import device_info_json, read_device_info, read_sim_device_info
+
+    state: CliState = ctx.obj
+    # A broken config is reported by every command that reads it, not only by `run`.
+    load_settings(state.config_file)
 
     if device is None and not sim:
         raise InputError("say which treadmill: --device ADDR (see `retrotread scan`) or --sim")

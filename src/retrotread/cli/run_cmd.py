@@ -16,39 +16,93 @@ from retrotread.cli.context import CliState
 def run(
     ctx: typer.Context,
     device: Annotated[
-        str | None, typer.Option("--device", help="Treadmill address or advertised name.")
+        str | None,
+        typer.Option(
+            "--device",
+            metavar="ADDR_OR_NAME",
+            help="Treadmill address or advertised name (find it with `retrotread scan`).",
+        ),
     ] = None,
-    sim: Annotated[bool, typer.Option("--sim", help="Walk on the built-in simulator.")] = False,
+    sim: Annotated[
+        bool, typer.Option("--sim", help="Walk on the built-in simulator instead of a treadmill.")
+    ] = False,
     program: Annotated[
-        str | None, typer.Option("--program", help="Built-in program (default first-steps).")
+        str | None,
+        typer.Option(
+            "--program",
+            metavar="NAME",
+            help="Built-in program: first-steps (default), cooldown, intervals, rehab, athletic"
+            " (`retrotread programs` shows them).",
+        ),
     ] = None,
     plan: Annotated[
-        Path | None, typer.Option("--plan", help="Plan file (TOML or JSON).", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--plan", metavar="FILE", help="Your own plan, a TOML or JSON file.", dir_okay=False
+        ),
     ] = None,
     max_speed: Annotated[
-        float | None, typer.Option("--max-speed", help="Lower the backward ceiling (mph).")
+        float | None,
+        typer.Option(
+            "--max-speed",
+            metavar="MPH",
+            help="Lower the backward ceiling, 0.5 to 3.0 mph (above 3.0 is refused).",
+        ),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Start without asking to confirm.")] = False,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="JSON events on stdout, one per line.")
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", help="Start the belt without waiting for Enter (needed without a terminal)."
+        ),
     ] = False,
-    mqtt: Annotated[bool, typer.Option("--mqtt", help="Publish to the configured broker.")] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="JSON events on stdout, one per line; human output goes to stderr."
+        ),
+    ] = False,
+    mqtt: Annotated[
+        bool,
+        typer.Option(
+            "--mqtt", help="Publish state and telemetry to the [mqtt] broker of the config."
+        ),
+    ] = False,
     time_scale: Annotated[
         float | None,
         typer.Option(
             "--time-scale",
-            help="Simulator: run X times faster (default: config [sim] time_scale, 1).",
+            metavar="X",
+            help="Simulator: virtual time runs X times faster, X > 0 (default: config [sim]"
+            " time_scale, 1).",
         ),
     ] = None,
     sim_profile: Annotated[
-        str | None, typer.Option("--sim-profile", help="Simulator: machine profile, name or file.")
+        str | None,
+        typer.Option(
+            "--sim-profile",
+            metavar="NAME|FILE",
+            help="Simulator: the simulated machine, generic (default), coarse-grid, a quirk"
+            " profile or a TOML file.",
+        ),
     ] = None,
     sim_fault: Annotated[
         list[str] | None,
-        typer.Option("--sim-fault", help="Simulator: inject KIND@T[:ARG] (repeatable)."),
+        typer.Option(
+            "--sim-fault",
+            metavar="KIND@T[:ARG]",
+            help="Simulator: inject a fault T session seconds in (repeatable). KIND:"
+            " disconnect[:S], safety-key, console-stop, overspeed:FACTOR, stall,"
+            " reject:set-speed|start|stop|request-control, no-indication, hr:BPM."
+            " Example: overspeed@300:1.5.",
+        ),
     ] = None,
 ) -> None:
-    """Start an auto-paced backward session."""
+    """Start an auto-paced backward session.
+
+    Needs --device or --sim. Exit codes: 0 program completed and belt stopped; 2 bad input,
+    nothing started; 3 ended by another stop (estop, safety key, console, fault); 4 could not
+    connect or take control; 130 interrupted by Ctrl-C after the belt was stopped.
+    """
     from retrotread.logs import configure_logging
     from retrotread.session.output import PlainTextSink
     from retrotread.session.runner import RunOptions, SessionAttachment, run_to_result

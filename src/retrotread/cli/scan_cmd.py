@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from retrotread.cli.app import app
+from retrotread.errors import ConnectError
 
 
 @app.command()
@@ -16,13 +17,19 @@ def scan(
         float, typer.Option("--timeout", min=0.1, help="Seconds to listen for advertisements.")
     ] = 5.0,
 ) -> None:
-    """List FTMS treadmills nearby: address, name, RSSI, machine types."""
+    """List FTMS treadmills nearby: address, name, RSSI, machine types.
+
+    Exits 4 when there is no Bluetooth adapter or no treadmill advertised.
+    """
     from retrotread.treadmill.scan import scan_treadmills
 
     found = asyncio.run(scan_treadmills(timeout))
     if not found:
-        print(f"no FTMS treadmill advertised within {timeout:g} s")
-        return
+        # SPEC: a command that needs Bluetooth and finds no treadmill exits 4 with one line.
+        raise ConnectError(
+            f"no FTMS treadmill advertised within {timeout:g} s; is it switched on and not"
+            " connected to another app? (`retrotread run --sim` walks on the simulator)"
+        )
     for item in found:
         rssi = "" if item.rssi is None else f"{item.rssi} dBm"
         print(f"{item.address}  {item.name or '?':24} {rssi:>8}  {', '.join(item.machine_types)}")

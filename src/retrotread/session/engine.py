@@ -331,7 +331,9 @@ def _close(session: Session, reason: StopReason, source: str) -> EngineResult:
     session.state = SessionState.fault if final == "fault" else SessionState.stopped
     summary = SummaryEvent(
         t=session.session_time(),
-        outcome="completed" if final == "completed" else "stopped",
+        # "completed" promises what exit 0 promises: the program ran out AND the belt was seen
+        # at 0. A program whose Stop was never confirmed did not complete safely.
+        outcome="completed" if final == "completed" and not session.stop_unverified else "stopped",
         duration_s=round(session.session_time(), 3),
         distance_m=round(session.distance_m, 1),
         max_speed_mph=round(session.max_speed_mph, 3),

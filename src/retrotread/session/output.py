@@ -89,7 +89,10 @@ def describe(event: Event) -> str | None:
         case PromptEvent():
             return f">>> {event.message}"
         case StoppedEvent():
-            return f"stopped: {event.reason} (belt {event.belt_mph:.2f} mph)"
+            line = f"stopped: {event.reason} (belt {event.belt_mph:.2f} mph)"
+            if event.belt_mph > 0:
+                line += "; the belt was last seen moving: check it, stop it at the console"
+            return line
         case SummaryEvent():
             return (
                 f"{event.outcome}: {format_clock(event.duration_s)}, {event.distance_m:.0f} m, "

@@ -61,10 +61,10 @@ def segment_direction(segment: Segment) -> Direction:
     return "forward" if segment.direction is PlanDirection.forward else "backward"
 
 
-def turnaround_message(direction: Direction) -> str:
-    return (
-        f"Turn around now: next you walk {direction.upper()}. The belt holds slow while you turn."
-    )
+def turnaround_message(direction: Direction, paused: bool = False) -> str:
+    """What the walker is told while turning; it must describe what the belt really does."""
+    belt = "The belt is paused" if paused else "The belt holds slow"
+    return f"Turn around now: next you walk {direction.upper()}. {belt} while you turn."
 
 
 class Pacer:
@@ -116,7 +116,12 @@ class Pacer:
         await self._set_target(self._floor_mph, old)
         if self._turnaround_mode == "pause":
             await self._supervisor.pause("turnaround")
-        self._emit(PromptEvent(t=self._now(), message=turnaround_message(new)))
+        self._emit(
+            PromptEvent(
+                t=self._now(),
+                message=turnaround_message(new, paused=self._turnaround_mode == "pause"),
+            )
+        )
         await asyncio.sleep(self._turnaround_hold_s)
         if self._turnaround_mode == "pause":
             await self._supervisor.resume()
