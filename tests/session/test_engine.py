@@ -469,6 +469,59 @@ def test_an_outside_pause_holds_the_program_until_the_walker_resumes(tmp_path: P
     assert run.stopped.t >= 60 + 30
 
 
+def test_a_remote_pause_during_a_paused_turnaround_is_not_resumed_by_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn-around resumes only its own pause: a pause from MQTT during the hold keeps the
+    belt still until the walker resumes it."""
+    from retrotread.session.engine import Session
+
+    monkeypatch.setenv("RETROTREAD_SAFETY__TURNAROUND_MODE", "pause")
+    plan = """
+name = "turns"
+[[segments]]
+name = "fwd"
+direction = "forward"
+duration_s = 20
+target_mph = 1.0
+[[segments]]
+name = "back"
+duration_s = 20
+target_mph = 0.8
+"""
+    walker_resumes_after_s = 40.0
+
+    @contextlib.asynccontextmanager
+    async def pause_during_the_hold(control: SessionControl) -> AsyncIterator[None]:
+        assert isinstance(control, Session)
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Future[object]] = []
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, PromptEvent) and "Turn around" in event.message:
+                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
+                loop.call_later(
+                    walker_resumes_after_s,
+                    lambda: tasks.append(asyncio.ensure_future(control.resume_local())),
+                )
+
+        remove = control.add_listener(on_event)
+        yield
+        remove()
+        await asyncio.gather(*tasks)
+
+    run = simulate(
+        tmp_path, plan_file=write_plan(tmp_path, plan), attachments=(pause_during_the_hold,)
+    )
+    assert (run.exit_code, run.stopped.reason) == (0, "completed")
+    prompt = next(e for e in run.of(PromptEvent) if "Turn around" in e.message)
+    commands = run.of(CommandEvent)
+    restart = next(e for e in commands if e.op == "start" and e.t > prompt.t)
+    # Not at the end of the hold (turnaround_hold_s): only when the walker resumed.
+    assert restart.t - prompt.t >= walker_resumes_after_s - 1e-6
+    assert not [e for e in commands if e.op == "set_speed" and prompt.t < e.t < restart.t - 0.01]
+
+
 @pytest.mark.parametrize("program", ["first-steps", "cooldown", "intervals", "rehab", "athletic"])
 def test_every_built_in_program_completes_within_its_band(tmp_path: Path, program: str) -> None:
     from retrotread.session.programs import load_program

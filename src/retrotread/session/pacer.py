@@ -13,6 +13,7 @@ supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -124,7 +125,10 @@ class Pacer:
         )
         await asyncio.sleep(self._turnaround_hold_s)
         if self._turnaround_mode == "pause":
-            await self._supervisor.resume()
+            # Resume only our own pause: if MQTT or the control socket paused during the hold,
+            # the belt stays paused and `_set_target` below waits for the walker to resume.
+            with contextlib.suppress(BeltPaused):
+                await self._supervisor.resume("turnaround")
         # Switch the supervisor's ceiling to the new direction while still at the floor.
         await self._set_target(self._floor_mph, new)
 
