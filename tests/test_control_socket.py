@@ -138,6 +138,19 @@ def test_control_dir_falls_back_to_a_per_uid_temp_dir(
     assert control_paths.control_dir() == str(runtime_dir / f"retrotread-{os.getuid()}")
 
 
+def test_control_dir_falls_back_when_the_runtime_dir_is_too_long_for_a_socket(
+    monkeypatch: pytest.MonkeyPatch, runtime_dir: Path
+) -> None:
+    """A socket path over 107 bytes cannot be bound: the session would run unreachable."""
+    deep = runtime_dir / ("d" * 90)
+    deep.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    monkeypatch.setenv("TMPDIR", str(runtime_dir))
+    chosen = control_paths.control_dir()
+    assert chosen == str(runtime_dir / f"retrotread-{os.getuid()}")
+    assert len(control_paths.socket_path(chosen, "20261124T191717Z-310f").encode()) <= 107
+
+
 def test_control_dir_ignores_a_runtime_dir_others_can_enter(
     monkeypatch: pytest.MonkeyPatch, runtime_dir: Path
 ) -> None:

@@ -14,19 +14,32 @@ _S_IFDIR = 0o040000
 _S_IFSOCK = 0o140000
 
 
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes including the final NUL
+_NAME_ALLOWANCE = 40  # "<session id>.sock"; session ids are about 21 characters
+
+
+def _fits(directory: str) -> bool:
+    """A socket in `directory` can be bound: else the session would run unreachable by `stop`."""
+    return len(os.fsencode(directory)) + 1 + _NAME_ALLOWANCE <= _SUN_PATH_MAX
+
+
 def control_dir() -> str:
     """The directory of this user's control sockets (it may not exist yet).
 
-    `$XDG_RUNTIME_DIR/retrotread` when the runtime dir is set and private to us, else
-    `<temp dir>/retrotread-<uid>`.
+    `$XDG_RUNTIME_DIR/retrotread` when the runtime dir is set, private to us and short enough
+    for a socket path, else `<temp dir>/retrotread-<uid>` (`/tmp` when $TMPDIR is unusable).
+    Session and `stop` both ask this function, so they always agree.
     """
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime) and private_dir_problem(runtime) is None:
-        return os.path.join(runtime, _SUBDIR)
+        candidate = os.path.join(runtime, _SUBDIR)
+        if _fits(candidate):
+            return candidate
+    leaf = f"{_SUBDIR}-{os.getuid()}"
     temp = os.environ.get("TMPDIR", "")
-    if not (temp and os.path.isabs(temp) and os.path.isdir(temp)):
-        temp = "/tmp"
-    return os.path.join(temp, f"{_SUBDIR}-{os.getuid()}")
+    if temp and os.path.isabs(temp) and os.path.isdir(temp) and _fits(os.path.join(temp, leaf)):
+        return os.path.join(temp, leaf)
+    return os.path.join("/tmp", leaf)
 
 
 def private_dir_problem(path: str) -> str | None:
