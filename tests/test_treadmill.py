@@ -32,6 +32,7 @@ from retrotread.treadmill import (
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator
+from tests.virtual_time import advance
 
 T = TypeVar("T")
 KMH_PER_MPH = Fraction("1.609344")
@@ -132,7 +133,7 @@ def test_scan_finds_the_treadmill_with_its_machine_type() -> None:
 def test_telemetry_is_decoded_and_stamped_with_the_loop_clock() -> None:
     async def body() -> None:
         async with connected() as (_, _treadmill, events):
-            await asyncio.sleep(3.5)
+            await advance(3.5)
             data = [e for e in events if isinstance(e, Telemetry)]
             assert len(data) >= 3
             assert all(e.speed_kmh == 0.0 for e in data)
@@ -153,7 +154,7 @@ def test_commands_succeed_once_in_control() -> None:
             await cp.request_control()
             await cp.set_speed(161)
             await cp.start()
-            await asyncio.sleep(5)
+            await advance(5)
             assert sim.treadmill.belt_speed_kmh == pytest.approx(1.61)
             await cp.stop()
             assert [x.result for x in sim.treadmill.control_log] == [ftms.ResultCode.success] * 4
@@ -225,7 +226,7 @@ def test_an_indication_that_arrives_before_the_write_returns_is_not_lost() -> No
             # The answer is delivered inside the write, before write_gatt_char returns.
             assert cp is not None
             cp.on_indication(bytes([0x80, payload[0], ftms.ResultCode.success]))
-            await asyncio.sleep(0.5)
+            await advance(0.5)
 
         cp = ControlPoint(write_then_answer_early, Quirks(), timeout_s=2.0)
         await cp.request_control()  # would time out if the waiter were armed after the write
@@ -305,9 +306,9 @@ def test_a_stale_stop_replayed_on_subscribe_is_dropped(
         async with connected("stale-stop", quirks=quirks) as (sim, treadmill, events):
             # The replay comes on every subscription: resubscribe with our listener attached.
             sim.treadmill.inject(parse_fault("disconnect@0:1"))
-            await asyncio.sleep(2)
+            await advance(2)
             await treadmill.reconnect()
-            await asyncio.sleep(1)
+            await advance(1)
             stops = [
                 e
                 for e in events
@@ -321,7 +322,7 @@ def test_a_stale_stop_replayed_on_subscribe_is_dropped(
 def test_all_zero_packets_are_dropped() -> None:
     async def body() -> None:
         async with connected("zero-packets") as (sim, _treadmill, events):
-            await asyncio.sleep(10)
+            await advance(10)
             data = [e for e in events if isinstance(e, Telemetry)]
             assert sim.treadmill.data_notifications >= 10
             assert 0 < len(data) < sim.treadmill.data_notifications  # some were dropped
@@ -337,7 +338,7 @@ def test_speed_param_mph_device_gets_the_speed_in_mph() -> None:
             await cp.request_control()
             await cp.set_speed(322)  # 3.22 km/h = 2.0008 mph -> written as 2.00 (rounded down)
             await cp.start()
-            await asyncio.sleep(5)
+            await advance(5)
             assert sim.treadmill.control_log[1].request == ftms.set_target_speed(2.0)
             assert sim.treadmill.belt_speed_kmh <= 3.22
 
@@ -366,14 +367,14 @@ def test_a_dropped_link_is_reported_and_pending_commands_fail_at_once() -> None:
         async with connected(faults=["no-indication@0"]) as (sim, treadmill, events):
             cp = treadmill.claim_control_point()
             pending = asyncio.ensure_future(cp.request_control())
-            await asyncio.sleep(0.1)
+            await advance(0.1)
             sim.treadmill.inject(parse_fault("disconnect@0:3"))
             with pytest.raises(ControlPointError) as err:
                 await pending
             assert err.value.result == "disconnected"
             assert any(isinstance(e, Disconnected) for e in events)
             assert not treadmill.is_connected
-            await asyncio.sleep(4)
+            await advance(4)
             await treadmill.reconnect()
             assert treadmill.is_connected
 

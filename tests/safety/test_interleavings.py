@@ -29,6 +29,7 @@ from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.virtual_time import advance
 
 MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 FAULTS = ["console-stop", "safety-key", "overspeed:1.6", "disconnect:1", "hr:200", "reject:stop"]
@@ -97,9 +98,9 @@ async def interleave(profile: str, schedule: list[Op]) -> None:
         loop = asyncio.get_running_loop()
         for at_s, turns, kind, arg in schedule:
             loop.call_later(at_s, spawn, turns, kind, arg)
-        await asyncio.sleep(4.0)  # every operation has fired
+        await advance(4.0)  # every operation has fired
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 120)
-        await asyncio.sleep(10.0)  # the belt settles on whatever the supervisor left it at
+        await advance(10.0)  # the belt settles on whatever the supervisor left it at
         if last_pause > last_resume and not supervisor.latched:
             assert supervisor.paused
             assert sim.treadmill.belt_speed_kmh == 0.0

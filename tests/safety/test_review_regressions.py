@@ -19,6 +19,7 @@ from retrotread.session.events import CommandEvent, Event
 from simulators.profiles import SpeedRange, load_profile
 from simulators.treadmill import SimTreadmill
 from tests.safety.test_supervisor import MOVING_OPS, Rig, rig
+from tests.virtual_time import advance
 
 MPH = 1.609344
 
@@ -49,7 +50,7 @@ async def test_a_pause_while_starting_keeps_the_belt_still() -> None:
         with contextlib.suppress(BeltPaused):
             await starting
         pause_at = len(r.sim.treadmill.control_log)
-        await asyncio.sleep(20)
+        await advance(20)
         assert r.sim.treadmill.belt_speed_kmh == 0.0
         assert r.supervisor.state is SessionState.paused
         assert not r.supervisor.latched  # no overspeed fault from a belt we never meant to run
@@ -60,7 +61,7 @@ async def test_a_pause_while_resuming_is_not_swallowed() -> None:
     async with rig() as r:
         await r.supervisor.set_target(1.0, "backward")
         await r.supervisor.pause("turnaround")
-        await asyncio.sleep(5)
+        await advance(5)
         resuming = asyncio.ensure_future(r.supervisor.resume())
         await asyncio.sleep(0)  # resume() has written the floor speed and awaits the answer
         assert not resuming.done()
@@ -68,7 +69,7 @@ async def test_a_pause_while_resuming_is_not_swallowed() -> None:
         assert ack.acknowledged
         with contextlib.suppress(BeltPaused):
             await resuming
-        await asyncio.sleep(20)
+        await advance(20)
         assert r.sim.treadmill.belt_speed_kmh == 0.0
         assert r.supervisor.paused
         assert not r.supervisor.latched
@@ -81,7 +82,7 @@ async def test_a_pause_while_resuming_is_not_swallowed() -> None:
 async def test_a_resume_asked_for_before_a_pause_does_not_override_it() -> None:
     async with rig() as r:
         ramp = asyncio.ensure_future(r.supervisor.set_target(2.0, "backward"))
-        await asyncio.sleep(2.5)  # the ramp holds the move lock between its steps
+        await advance(2.5)  # the ramp holds the move lock between its steps
         resuming = asyncio.ensure_future(r.supervisor.resume())  # waits for the lock
         await asyncio.sleep(0)
         await r.supervisor.pause("mqtt")  # asked for after the resume: it must win
@@ -89,7 +90,7 @@ async def test_a_resume_asked_for_before_a_pause_does_not_override_it() -> None:
             await ramp
         with pytest.raises(BeltPaused):
             await resuming
-        await asyncio.sleep(20)
+        await advance(20)
         assert r.supervisor.paused
         assert r.sim.treadmill.belt_speed_kmh == 0.0
         assert not r.supervisor.latched
@@ -141,7 +142,7 @@ async def test_a_coarse_mph_parameter_never_runs_the_belt_above_the_cap(cap: flo
     profile = base.model_copy(update={"speed": coarse})
     async with rig(profile, max_speed_mph=cap, safety=SafetyConfig(max_step_mph=0.5)) as r:
         await r.supervisor.set_target(3.0, "backward")
-        await asyncio.sleep(10)
+        await advance(10)
         assert r.sim.treadmill.belt_speed_kmh <= cap * MPH + 1e-9
         param_mph = r.sim.treadmill.target_speed_kmh  # what the device took the parameter for
         commanded = r.supervisor.commanded_mph

@@ -27,6 +27,7 @@ from retrotread.treadmill import ControlPointError, Quirks, Treadmill
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator
 from simulators.profiles import Profile
+from tests.virtual_time import advance
 
 MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 
@@ -105,7 +106,7 @@ async def test_start_at_the_floor_then_ramp_within_the_limits() -> None:
         for (t0, a), (t1, b) in itertools.pairwise(speeds):
             assert abs(b - a) <= 0.1 * 1.609344 + 1e-9
             assert t1 - t0 >= 1.0 - 1e-9
-        await asyncio.sleep(5)
+        await advance(5)
         assert r.sim.treadmill.belt_speed_kmh == pytest.approx(speeds[-1][1])
         assert r.supervisor.state is SessionState.running
 
@@ -143,7 +144,7 @@ async def test_min_speed_quirk_raises_the_floor_to_one_kmh() -> None:
 async def test_quirky_devices_start_and_ramp(profile: str) -> None:
     async with rig(profile) as r:
         await r.supervisor.set_target(1.0, "backward")
-        await asyncio.sleep(6)
+        await advance(6)
         assert r.sim.treadmill.belt_speed_kmh == pytest.approx(1.6, abs=0.02)
         assert r.supervisor.state is SessionState.running
         ack = await r.supervisor.stop("completed", "test")
@@ -155,7 +156,7 @@ async def test_quirky_devices_start_and_ramp(profile: str) -> None:
 async def test_speed_as_mph_device_runs_at_the_commanded_speed() -> None:
     async with rig("speed-as-mph") as r:
         await r.supervisor.set_target(2.0, "backward")
-        await asyncio.sleep(6)
+        await advance(6)
         assert r.sim.treadmill.belt_speed_kmh == pytest.approx(3.2, abs=0.03)
         assert r.sim.treadmill.belt_speed_kmh <= 3.0 * 1.609344
         assert r.safety() == []
@@ -177,7 +178,7 @@ async def test_request_control_refused_is_connect_error_unless_the_quirk_says_it
 async def test_request_stop_is_synchronous_latches_and_writes_stop_first() -> None:
     async with rig() as r:
         ramp = asyncio.ensure_future(r.supervisor.set_target(3.0, "backward"))
-        await asyncio.sleep(2.5)
+        await advance(2.5)
         writes_before = len(r.sim.treadmill.control_log)
         assert r.supervisor.request_stop("estop", "test") is None
         assert r.supervisor.latched
@@ -203,9 +204,9 @@ async def test_stop_is_written_even_while_a_command_awaits_its_answer() -> None:
     async with rig(safety=SafetyConfig(command_timeout_s=10.0)) as r:
         r.sim.treadmill.inject(parse_fault("no-indication@0"))
         ramp = asyncio.ensure_future(r.supervisor.set_target(2.0, "backward"))
-        await asyncio.sleep(1.5)  # the first step is written and waits for an answer
+        await advance(1.5)  # the first step is written and waits for an answer
         r.supervisor.request_stop("estop", "test")
-        await asyncio.sleep(0.01)
+        await advance(0.01)
         assert r.sim.treadmill.control_log[-1].request == ftms.stop()
         assert r.sim.treadmill.control_log[-1].t < 2.0
         with pytest.raises((LatchedError, ControlPointError)):
@@ -236,7 +237,7 @@ async def test_a_rejected_stop_is_retried_until_the_belt_stops() -> None:
         await r.supervisor.set_target(1.0, "backward")
         r.sim.treadmill.inject(parse_fault("reject@0:stop"))
         r.supervisor.request_stop("estop", "test")
-        await asyncio.sleep(3)
+        await advance(3)
         assert r.sim.treadmill.belt_speed_kmh > 0  # the treadmill refuses
         r.sim.treadmill.rejected.clear()  # ... until it does not
         assert await r.supervisor.wait_ended() == "estop"
@@ -266,7 +267,7 @@ async def test_pause_holds_the_belt_until_the_local_resume() -> None:
         assert r.supervisor.state is SessionState.paused
         with pytest.raises(BeltPaused):
             await r.supervisor.set_target(2.0, "backward")
-        await asyncio.sleep(20)  # no telemetry-stale or console-stop while paused
+        await advance(20)  # no telemetry-stale or console-stop while paused
         assert r.sim.treadmill.belt_speed_kmh == 0.0
         assert r.safety() == []
         await r.supervisor.resume()
@@ -302,7 +303,7 @@ async def test_each_fault_ends_the_session_with_the_belt_stopped(
             SessionState.fault if reason == "fault" else SessionState.stopped
         )
         latched_at = r.stopped().t - 0.001
-        await asyncio.sleep(2)
+        await advance(2)
         if safety_reason != "telemetry_stale":  # a stalled treadmill still stops, unseen
             assert r.stopped().belt_mph == 0.0
         assert r.sim.treadmill.belt_speed_kmh == 0.0
@@ -316,7 +317,7 @@ async def test_heart_rate_above_the_limit_slows_first() -> None:
     safety = SafetyConfig(max_heart_rate_bpm=170, heart_rate_slow_s=30.0)
     async with rig(safety=safety, faults=["hr@15:190"]) as r:
         await r.supervisor.set_target(2.0, "backward")
-        await asyncio.sleep(25)
+        await advance(25)
         assert ("heart_rate", "slow") in r.safety()
         assert not r.supervisor.latched
         assert commanded_kmh(r)[-1][1] == 0.81  # ramped down to the floor
@@ -339,7 +340,7 @@ async def test_a_console_stop_while_paused_still_ends_the_session() -> None:
     async with rig() as r:
         await r.supervisor.set_target(1.0, "backward")
         await r.supervisor.pause("test")
-        await asyncio.sleep(3)
+        await advance(3)
         assert not r.supervisor.latched  # the echo of our own pause is not a console stop
         r.sim.treadmill.press_console_stop()
         assert await r.supervisor.wait_ended() == "console_stop"

@@ -24,6 +24,7 @@ from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.virtual_time import advance
 
 PROFILES = ["generic", "coarse-grid", "min-speed-1kmh", "start-before-speed", "ack-by-status"]
 SIM_FAULTS = ["console-stop", "safety-key", "overspeed:1.6", "disconnect:2", "stall", "hr:200"]
@@ -68,7 +69,7 @@ async def scenario(
                 direction = "forward" if op == "forward" else "backward"
                 ramps.append(asyncio.ensure_future(supervisor.set_target(value, direction)))
             elif op == "wait":
-                await asyncio.sleep(value)
+                await advance(value)
             elif op == "pause":
                 await supervisor.pause("test")
             elif op == "resume":
@@ -83,7 +84,7 @@ async def scenario(
         supervisor.request_stop("completed", "test")
         await asyncio.wait_for(supervisor.wait_ended(), 300)
         await asyncio.gather(*ramps, return_exceptions=True)
-        await asyncio.sleep(10)
+        await advance(10)
         await supervisor.close()
         await treadmill.disconnect()
 
