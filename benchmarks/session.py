@@ -18,6 +18,8 @@ from pathlib import Path
 
 from retrotread.session.runner import RunOptions, run_to_result
 
+WARM_RUNS = 5
+
 REALTIME_PLAN = """
 name = "one-minute"
 [[segments]]
@@ -35,13 +37,19 @@ def virtual_intervals(data_dir: Path) -> None:
     started = time.perf_counter()
     first = run_to_result(_options(data_dir, program="intervals"))
     cold = time.perf_counter() - started
-    started = time.perf_counter()
-    warm = run_to_result(_options(data_dir, program="intervals"))
-    elapsed = time.perf_counter() - started
-    assert first.exit_code == warm.exit_code == 0, (first, warm)
+    walls: list[float] = []
+    cpus: list[float] = []
+    for _ in range(WARM_RUNS):  # the machine is shared: the fastest run is the steadiest figure
+        started, started_cpu = time.perf_counter(), time.process_time()
+        warm = run_to_result(_options(data_dir, program="intervals"))
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - started_cpu)
+        assert warm.exit_code == 0, warm
+    assert first.exit_code == 0, first
     print(
-        f"intervals ({warm.summary.duration_s:.0f} virtual s): {elapsed:.3f} s wall "
-        f"(first run incl. lazy imports: {cold:.3f} s; goal well under 1 s)"
+        f"intervals ({warm.summary.duration_s:.0f} virtual s): {min(walls):.3f} s wall, "
+        f"{min(cpus):.3f} s CPU (best of {WARM_RUNS}; first run incl. lazy imports: "
+        f"{cold:.3f} s; goal well under 1 s)"
     )
 
 

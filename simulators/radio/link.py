@@ -19,7 +19,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from simulators.radio.client import VirtualRadioClient
-from simulators.radio.debug_text import memoise_bumble_colors
+from simulators.radio.debug_text import memoise_bumble_colors, shorten_quiet_packet_text
 from simulators.radio.scanner import VirtualRadioScanner
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class VirtualRadio:
 
     def __init__(self) -> None:
         memoise_bumble_colors()
+        shorten_quiet_packet_text()
         self.link = LocalLink()  # type: ignore[no-untyped-call]  # untyped in bumble
         self._devices: list[tuple[Device, Controller]] = []
         self._peripherals: dict[str, Device] = {}

@@ -16,6 +16,11 @@ U16_NA = 0xFFFF
 S16_NA = 0x7FFF
 U24_NA = 0xFFFFFF
 
+# to_units' float shortcut: below 2**20 steps an ulp is < 1e-9, far inside the margin around a
+# half where only the decimal text can tell which way to round.
+_FAST_ROUNDING_LIMIT = float(1 << 20)
+_HALF_MARGIN = 1e-6
+
 
 class Reader:
     """Walks a packet field by field, remembering the offset for error messages."""
@@ -90,8 +95,19 @@ def to_units(value: float, resolution: float, field: str) -> int:
     Works on the decimal text of the float so that 0.29 km/h becomes 29 (not 28, as truncating
     0.29 * 100 = 28.999... does) and 4.005 becomes 401.
     """
+    if type(value) is int and resolution == 1:
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         raise FtmsEncodeError(f"{field}={value} is not a finite number")
+    if type(value) is float:
+        # Float division is within a few ulps of the decimal quotient: away from a half (and for
+        # magnitudes where an ulp is tiny) rounding it gives the same integer, without Decimal.
+        steps_float = abs(value / resolution)
+        if steps_float < _FAST_ROUNDING_LIMIT:
+            whole = math.floor(steps_float)
+            if abs(steps_float - whole - 0.5) > _HALF_MARGIN:
+                rounded = whole + 1 if steps_float - whole > 0.5 else whole
+                return rounded if value >= 0 else -rounded
     steps = Decimal(repr(value)) / Decimal(repr(resolution))
     return int(steps.to_integral_value(rounding=ROUND_HALF_UP))
 

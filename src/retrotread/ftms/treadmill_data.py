@@ -13,6 +13,8 @@ can omit absent fields while printing null for n/a ones.
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -124,28 +126,108 @@ def _bit_present(flags: int, bit: int) -> bool:
     return not is_set if bit == 0 else is_set
 
 
-def _pace_width_for(reader: Reader, flags: int, fixed_length: int, pace_count: int) -> int:
+def _pace_width_for(length: int, flags: int, fixed_length: int, pace_count: int) -> int:
     """Tell the pace width from the packet length (the flags do not say)."""
     if pace_count == 0:
         return DEFAULT_PACE_WIDTH
     step_options = (0, 3) if flags & STEP_COUNT_BIT else (0,)
     for width in PACE_WIDTHS:
         for step_bytes in step_options:
-            if fixed_length + pace_count * width + step_bytes == len(reader.data):
+            if fixed_length + pace_count * width + step_bytes == length:
                 return width
     # No exact fit: read 1-byte paces so the error names the first field that runs short or the
     # first byte that is left over.
     return 1
 
 
-def decode_treadmill_data(data: bytes) -> TreadmillData:
-    """Decode a Treadmill Data notification; raises FtmsDecodeError for truncated or odd packets."""
-    reader = Reader(WHAT, data)
-    flags = reader.unsigned(2, "flags")
-    present = [f for f in _FIELDS if _bit_present(flags, f.bit)]
+def _present(flags: int) -> list[_Field]:
+    return [f for f in _FIELDS if _bit_present(flags, f.bit)]
+
+
+def _width_for(flags: int, length: int) -> tuple[int, int]:
+    """(pace width, number of paces) of a packet with these flags and this length."""
+    present = _present(flags)
     fixed_length = 2 + sum(f.size for f in present if f.name not in _PACE_NAMES)
     pace_count = sum(1 for f in present if f.name in _PACE_NAMES)
-    width = _pace_width_for(reader, flags, fixed_length, pace_count)
+    return _pace_width_for(length, flags, fixed_length, pace_count), pace_count
+
+
+@dataclass(frozen=True)
+class _DecodePlan:
+    """How to read every packet with one flags word and one length: a struct and its fields.
+
+    A notification stream repeats one layout, so the field walk is worked out once per layout.
+    3-byte fields (all unsigned) travel as a u16 and a u8 in the struct.
+    """
+
+    pace_width: int | None
+    fields: tuple[tuple[str, bool, int, int], ...]  # name, is 3 bytes, sentinel, divisor (0: none)
+    layout: struct.Struct
+
+
+_STRUCT_CODES: Final = {(1, False): "B", (2, False): "H", (2, True): "h", (3, False): "HB"}
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_plan(flags: int, length: int) -> _DecodePlan | None:
+    """The plan for an exactly fitting packet; None sends it to the careful, error-naming reader."""
+    width, pace_count = _width_for(flags, length)
+    offset = 2
+    fields: list[tuple[str, bool, int, int]] = []
+    codes = ["<"]
+    for spec in _present(flags):
+        if spec.name == "step_count" and offset == length:
+            break  # as in the careful reader: bit 13 without its 3 bytes is the reserved bit
+        spec = _sized(spec, width)
+        code = _STRUCT_CODES.get((spec.size, spec.signed))
+        if code is None:
+            return None
+        divisor = 0 if spec.resolution is None else round(1 / spec.resolution)
+        fields.append((spec.name, spec.size == 3, spec.sentinel, divisor))
+        codes.append(code)
+        offset += spec.size
+    if offset != length:
+        return None
+    return _DecodePlan(width if pace_count else None, tuple(fields), struct.Struct("".join(codes)))
+
+
+def decode_treadmill_data(data: bytes) -> TreadmillData:
+    """Decode a Treadmill Data notification; raises FtmsDecodeError for truncated or odd packets."""
+    flags = int.from_bytes(data[:2], "little")
+    plan = _decode_plan(flags, len(data)) if len(data) >= 2 else None
+    if plan is None:
+        return _decode_carefully(data)
+    raws = plan.layout.unpack_from(data, 2)
+    values: dict[str, Any] = {}  # TreadmillData keyword arguments
+    not_available: list[str] = []
+    index = 0
+    for name, three_bytes, sentinel, divisor in plan.fields:
+        raw = raws[index]
+        index += 1
+        if three_bytes:
+            raw |= raws[index] << 16
+            index += 1
+        if raw == sentinel:
+            values[name] = None
+            not_available.append(name)
+        elif divisor:
+            values[name] = raw / divisor  # as from_units: 0x0190 / 100 is exactly 4.0
+        else:
+            values[name] = raw
+    return TreadmillData(
+        flags=flags,
+        pace_width=plan.pace_width,
+        not_available=frozenset(not_available),
+        **values,
+    )
+
+
+def _decode_carefully(data: bytes) -> TreadmillData:
+    """Field by field, so a truncated or overlong packet gets an error naming field and byte."""
+    reader = Reader(WHAT, data)
+    flags = reader.unsigned(2, "flags")
+    present = _present(flags)
+    width, pace_count = _width_for(flags, len(reader.data))
 
     values: dict[str, Any] = {}  # TreadmillData keyword arguments
     not_available: set[str] = set()
@@ -177,13 +259,23 @@ def decode_treadmill_data(data: bytes) -> TreadmillData:
 def treadmill_data_flags(value: TreadmillData) -> int:
     """The flags word that `encode_treadmill_data` writes for `value`."""
     flags = MORE_DATA
-    for spec in _FIELDS:
-        if value.is_present(spec.name):
-            if spec.bit == 0:
+    not_available = value.not_available
+    for name, bit in _FLAG_BITS:
+        if getattr(value, name) is not None or name in not_available:
+            if bit == 0:
                 flags &= ~MORE_DATA
             else:
-                flags |= 1 << spec.bit
+                flags |= 1 << bit
     return flags
+
+
+_FLAG_BITS: Final = tuple((f.name, f.bit) for f in _FIELDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_layout(flags: int, width: int) -> tuple[_Field, ...]:
+    """The fields a packet with these flags carries, sized for this pace width, in wire order."""
+    return tuple(_sized(spec, width) for spec in _present(flags))
 
 
 def encode_treadmill_data(value: TreadmillData) -> bytes:
@@ -199,10 +291,7 @@ def encode_treadmill_data(value: TreadmillData) -> bytes:
         raise FtmsEncodeError(f"{WHAT}: pace_width must be 1 or 2, got {value.pace_width}")
     writer = Writer(WHAT)
     writer.unsigned(flags, 2, "flags")
-    for spec in _FIELDS:
-        if not _bit_present(flags, spec.bit):
-            continue
-        spec = _sized(spec, width)
+    for spec in _encode_layout(flags, width):
         field_value = getattr(value, spec.name)
         if field_value is None:
             raw = spec.sentinel
