@@ -2,7 +2,7 @@
 
 Every async test under tests/simulators/ runs on the virtual clock (simulators.clock): timers
 fire in order as fast as the CPU allows, so a 20-minute session takes milliseconds and no test
-needs a real sleep. ``asyncio.sleep(60)`` in a test costs nothing.
+needs a real sleep. ``await advance(60)`` (tests/virtual_time.py) costs nothing.
 
 Fixtures:
 - ``radio``: a fresh ``VirtualRadio`` (closed after the test). ``radio.scanner_backend`` and

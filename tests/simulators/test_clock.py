@@ -11,6 +11,7 @@ import time
 import pytest
 
 from simulators.clock import VirtualClockLoop, new_virtual_loop, run_virtual
+from tests.virtual_time import advance
 
 
 def test_twenty_minutes_of_1hz_timers_fire_in_order_at_their_virtual_times() -> None:
@@ -19,7 +20,7 @@ def test_twenty_minutes_of_1hz_timers_fire_in_order_at_their_virtual_times() -> 
         fired: list[float] = []
         for second in range(1, 1201):
             loop.call_later(second, lambda: fired.append(loop.time()))
-        await asyncio.sleep(1200)
+        await advance(1200)
         return fired
 
     fired = run_virtual(session())
@@ -32,7 +33,7 @@ def test_periodic_task_ticks_without_drift_and_computation_costs_no_virtual_time
         loop = asyncio.get_running_loop()
         ticks = []
         for _ in range(600):
-            await asyncio.sleep(0.5)
+            await advance(0.5)
             before = loop.time()
             sum(range(1_000))  # real work: must not move the virtual clock
             assert loop.time() == before
@@ -50,7 +51,7 @@ def test_timeouts_expire_at_virtual_time() -> None:
         after_wait_for = loop.time()
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(15):
-                await asyncio.sleep(3600)
+                await advance(3600)
         return after_wait_for, loop.time()
 
     assert run_virtual(waits()) == pytest.approx((30.0, 45.0))
@@ -60,7 +61,7 @@ async def test_async_tests_here_run_on_the_virtual_clock() -> None:
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualClockLoop)
     start = loop.time()
-    await asyncio.sleep(3600)
+    await advance(3600)
     assert loop.time() - start == pytest.approx(3600)
 
 
@@ -101,7 +102,7 @@ async def test_subprocess_output_is_read_when_no_timer_is_pending() -> None:
 
 def test_time_scale_waits_real_time_in_proportion() -> None:
     async def sleep_half_a_second() -> float:
-        await asyncio.sleep(0.5)
+        await advance(0.5)
         return asyncio.get_running_loop().time()
 
     started = time.monotonic()

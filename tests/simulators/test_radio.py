@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from simulators.radio import DEFAULT_RSSI, VirtualRadio
 from simulators.radio.convert import advertisement_data
+from tests.virtual_time import advance
 
 
 def full(short: int) -> str:
@@ -208,7 +209,7 @@ async def test_connect_times_out_when_peripheral_is_not_advertising(
 
     await silent.start_advertising(advertising_interval_min=100)
     await client.connect()
-    await asyncio.sleep(1.0)  # room for a stray completion of the abandoned attempt
+    await advance(1.0)  # room for a stray completion of the abandoned attempt
     assert client.is_connected
     assert len(silent.connections) == 1
     await client.disconnect()
@@ -360,7 +361,7 @@ async def test_pending_read_fails_with_bleak_error_when_link_drops(radio: Virtua
     await device.start_advertising()
     async with BleakClient(str(device.random_address), backend=radio.client_backend) as client:
         read = asyncio.create_task(client.read_gatt_char(full(READ)))
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         for connection in list(device.connections.values()):
             await connection.disconnect()
         with pytest.raises(BleakError, match="disconnected"):
@@ -437,7 +438,7 @@ async def test_failing_notification_callback_does_not_block_indications(
         # The server awaits the confirmation of the first indication before sending the next.
         await client.write_gatt_char(full(INDICATE), b"2", response=True)
         await client.read_gatt_char(full(READ))
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert calls == [b"ack:1", b"ack:2"]
 
 

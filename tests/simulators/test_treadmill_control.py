@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from bleak.exc import BleakGATTProtocolError
 from hypothesis import given, settings
@@ -15,6 +13,7 @@ from retrotread.ftms.machine_status import MachineStatusOpCode
 from simulators.harness import open_simulator
 from simulators.profiles import PROFILE_NAMES
 from tests.simulators.test_treadmill_support import Central, virtual
+from tests.virtual_time import advance
 
 ATT_WRITE_RESPONSE = 0x13
 ATT_HANDLE_VALUE_INDICATION = 0x1D
@@ -53,22 +52,22 @@ async def test_a_session_set_speed_start_pause_resume_stop_reset() -> None:
         assert (await central.request(cp.set_target_speed(4.0))).result is ResultCode.success
         assert treadmill.belt_speed_kmh == 0.0  # a target alone does not move the belt
         assert (await central.request(cp.start_or_resume())).result is ResultCode.success
-        await asyncio.sleep(1.3)  # 0.3 s lag, then 1.5 km/h/s
+        await advance(1.3)  # 0.3 s lag, then 1.5 km/h/s
         assert treadmill.belt_speed_kmh == pytest.approx(1.5)
-        await asyncio.sleep(5)
+        await advance(5)
         assert treadmill.belt_speed_kmh == pytest.approx(4.0)
         assert (await central.request(cp.pause())).result is ResultCode.success
-        await asyncio.sleep(5)
+        await advance(5)
         assert treadmill.belt_speed_kmh == 0.0
         assert treadmill.paused
         assert (await central.request(cp.start_or_resume())).result is ResultCode.success
-        await asyncio.sleep(5)
+        await advance(5)
         assert treadmill.belt_speed_kmh == pytest.approx(4.0)
         assert (await central.request(cp.stop())).result is ResultCode.success
-        await asyncio.sleep(0.3 + 4.0 / 4.0)  # the stop deceleration is 4 km/h/s
+        await advance(0.3 + 4.0 / 4.0)  # the stop deceleration is 4 km/h/s
         assert treadmill.belt_speed_kmh == 0.0
         assert (await central.request(cp.reset())).result is ResultCode.success
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert not treadmill.controlled
         assert [s.opcode for s in central.statuses] == [
             MachineStatusOpCode.target_speed_changed,
@@ -93,10 +92,10 @@ async def test_speed_changes_while_running_ramp_at_the_profile_rate() -> None:
         await central.subscribe()
         await central.take_control_and_run(3.0)
         await central.request(cp.set_target_speed(6.0))
-        await asyncio.sleep(0.3 + 1.0)
+        await advance(0.3 + 1.0)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(4.5)
         await central.request(cp.set_target_speed(5.0))
-        await asyncio.sleep(0.3 + 1.0)
+        await advance(0.3 + 1.0)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(5.0)
 
 
@@ -107,9 +106,9 @@ async def test_incline_moves_at_the_motor_rate_and_is_reported() -> None:
         await central.request(cp.request_control())
         answer = await central.request(cp.set_target_inclination(2.0))
         assert answer.result is ResultCode.success
-        await asyncio.sleep(0.3 + 2.0)
+        await advance(0.3 + 2.0)
         assert sim.treadmill.incline_pct == pytest.approx(1.0)
-        await asyncio.sleep(5)
+        await advance(5)
         assert central.data[-1].inclination_pct == 2.0
         assert central.statuses[-1].opcode is MachineStatusOpCode.target_incline_changed
         assert central.statuses[-1].target_inclination_pct == 2.0
@@ -165,7 +164,7 @@ async def test_target_speed_is_snapped_to_the_machine_grid() -> None:
         await central.subscribe()
         await central.request(cp.request_control())
         await central.request(cp.set_target_speed(4.83))
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert sim.treadmill.target_speed_kmh == 4.8
         assert central.statuses[-1].target_speed_kmh == 4.8
 
@@ -222,13 +221,13 @@ def test_any_write_sequence_keeps_the_machine_in_range_and_answers_each_write_on
             for payload, pause_s in steps:
                 answer = await central.request(payload)
                 assert answer.request_opcode == payload[0]
-                await asyncio.sleep(pause_s)
+                await advance(pause_s)
                 assert 0.0 <= treadmill.belt_speed_kmh <= speed.max_kmh
                 if treadmill.target_speed_kmh is not None:
                     assert speed.min_kmh <= treadmill.target_speed_kmh <= speed.max_kmh
                 if incline is not None:
                     assert incline.min_pct <= treadmill.incline_pct <= incline.max_pct
-            await asyncio.sleep(1.0)
+            await advance(1.0)
             assert len(central.answers) == len(steps)
             assert all(exchange.answered for exchange in treadmill.control_log)
 

@@ -14,18 +14,19 @@ from retrotread.ftms.uuids import CONTROL_POINT_UUID
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
 from tests.simulators.test_treadmill_support import Central, virtual
+from tests.virtual_time import advance
 
 
 @virtual
 async def test_fault_time_counts_from_the_first_connection() -> None:
     async with open_simulator(faults=["hr@5:150"]) as sim:
-        await asyncio.sleep(20)  # nobody connected yet: the session clock has not started
+        await advance(20)  # nobody connected yet: the session clock has not started
         assert sim.treadmill.session_start is None
         async with Central(sim) as central:
             await central.subscribe()
-            await asyncio.sleep(4.5)
+            await advance(4.5)
             assert central.data[-1].heart_rate_bpm != 150
-            await asyncio.sleep(1.5)  # data goes out on whole seconds
+            await advance(1.5)  # data goes out on whole seconds
             assert central.data[-1].heart_rate_bpm == 150
             assert sim.treadmill.session_time_s == pytest.approx(6.0, abs=0.2)
 
@@ -40,7 +41,7 @@ async def test_disconnect_drops_the_link_refuses_while_down_then_advertises_agai
         await client.connect()
         await client.start_notify(CONTROL_POINT_UUID, lambda *_: None)
         await client.write_gatt_char(CONTROL_POINT_UUID, cp.request_control(), response=True)
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert sim.treadmill.controlled
         await asyncio.wait_for(dropped.wait(), timeout=5)
         loop = asyncio.get_running_loop()
@@ -59,11 +60,11 @@ async def test_safety_key_halts_the_belt_and_blocks_a_restart() -> None:
     async with open_simulator(faults=["safety-key@20"]) as sim, Central(sim) as central:
         await central.subscribe()
         await central.take_control_and_run(8.0)
-        await asyncio.sleep(20.5 - sim.treadmill.session_time_s)  # type: ignore[operator]
+        await advance(20.5 - sim.treadmill.session_time_s)  # type: ignore[operator]
         assert central.statuses[-1].opcode is MachineStatusOpCode.stopped_by_safety_key
         # No command lag: 0.5 s at the 4 km/h/s stop deceleration from 8 km/h.
         assert sim.treadmill.belt_speed_kmh == pytest.approx(6.0)
-        await asyncio.sleep(1.5)
+        await advance(1.5)
         assert sim.treadmill.belt_speed_kmh == 0.0
         assert (await central.request(cp.start_or_resume())).result is ResultCode.operation_failed
         sim.treadmill.replace_safety_key()
@@ -76,7 +77,7 @@ async def test_console_stop_stops_the_belt_and_says_so() -> None:
         await central.subscribe()
         await central.take_control_and_run(4.0)
         sim.treadmill.inject(parse_fault("console-stop@0"))
-        await asyncio.sleep(2.0)
+        await advance(2.0)
         last = central.statuses[-1]
         assert last.opcode is MachineStatusOpCode.stopped_or_paused_by_user
         assert last.control is StopControl.stop
@@ -90,7 +91,7 @@ async def test_overspeed_runs_the_belt_faster_than_its_target() -> None:
         await central.subscribe()
         await central.take_control_and_run(4.0)
         sim.treadmill.inject(parse_fault("overspeed@0:1.5"))
-        await asyncio.sleep(5.0)
+        await advance(5.0)
         assert central.data[-1].instantaneous_speed_kmh == pytest.approx(6.0)
         assert sim.treadmill.target_speed_kmh == 4.0
 
@@ -102,7 +103,7 @@ async def test_stall_stops_the_data_while_the_belt_keeps_running() -> None:
         await central.take_control_and_run(4.0)
         sim.treadmill.inject(parse_fault("stall@0"))
         count = len(central.data)
-        await asyncio.sleep(10.0)
+        await advance(10.0)
         assert len(central.data) == count
         assert sim.treadmill.belt_speed_kmh == pytest.approx(4.0)
 
@@ -140,7 +141,7 @@ async def test_no_indication_leaves_writes_unanswered_and_unapplied() -> None:
         sim.treadmill.inject(parse_fault("no-indication@0"))
         before = len(central.answers)
         await central.write(cp.stop())  # the ATT write itself still succeeds
-        await asyncio.sleep(10.0)
+        await advance(10.0)
         assert len(central.answers) == before
         assert not sim.treadmill.control_log[-1].answered
         assert sim.treadmill.belt_speed_kmh == pytest.approx(4.0)
@@ -150,7 +151,7 @@ async def test_no_indication_leaves_writes_unanswered_and_unapplied() -> None:
 async def test_hr_fault_forces_the_reported_heart_rate() -> None:
     async with open_simulator(faults=["hr@2:190"]) as sim, Central(sim) as central:
         await central.subscribe()
-        await asyncio.sleep(4.0)
+        await advance(4.0)
         assert central.data[-1].heart_rate_bpm == 190
         assert sim.treadmill.heart_rate_bpm == 190
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from bleak import BleakClient, BleakScanner
 
@@ -26,6 +24,7 @@ from simulators.harness import open_simulator
 from simulators.radio import VirtualRadio
 from simulators.treadmill import advertising_data
 from tests.simulators.test_treadmill_support import Central, virtual
+from tests.virtual_time import advance
 
 EXPECTED_PROPERTIES = {
     FEATURE_UUID: ["read"],
@@ -129,7 +128,7 @@ async def test_treadmill_data_arrives_at_the_profile_rate_with_every_field() -> 
         await central.take_control_and_run(6.0)
         central.data.clear()
         central.data_times.clear()
-        await asyncio.sleep(10.0)
+        await advance(10.0)
         assert len(central.data) == 10
         gaps = [b - a for a, b in zip(central.data_times, central.data_times[1:], strict=False)]
         assert all(gap == pytest.approx(1.0) for gap in gaps)
@@ -153,7 +152,7 @@ async def test_training_status_notifies_manual_mode_on_start_and_idle_on_stop() 
         await central.subscribe()
         await central.take_control_and_run(3.0)
         await central.request(cp.stop())
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         codes = [decode_training_status(value).status for value in central.training]
         assert codes == [TrainingStatusCode.manual_mode, TrainingStatusCode.idle]
 
@@ -165,7 +164,7 @@ async def test_reconnect_after_the_client_disconnects() -> None:
             async with BleakClient(sim.address, backend=sim.client_backend) as client:
                 assert client.is_connected
                 assert sim.treadmill.connected_count == 1
-            await asyncio.sleep(0.1)
+            await advance(0.1)
             assert sim.treadmill.connected_count == 0
         assert sim.treadmill.connection_count == 2
 
@@ -179,6 +178,6 @@ async def test_control_is_lost_when_its_holder_disconnects() -> None:
             assert (await holder.request(cp.request_control())).result.name == "success"
             refused = await watcher.request(cp.request_control())
             assert refused.result.name == "control_not_permitted"
-        await asyncio.sleep(0.1)
+        await advance(0.1)
         assert [s.opcode.name for s in watcher.statuses] == ["control_permission_lost"]
         assert (await watcher.request(cp.request_control())).result.name == "success"

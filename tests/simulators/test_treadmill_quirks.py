@@ -14,6 +14,7 @@ from retrotread.ftms.ranges import decode_speed_range
 from retrotread.ftms.uuids import SUPPORTED_SPEED_RANGE_UUID
 from simulators.harness import open_simulator
 from tests.simulators.test_treadmill_support import Central, virtual
+from tests.virtual_time import advance
 
 
 @virtual
@@ -23,10 +24,10 @@ async def test_start_before_speed_ignores_a_target_until_the_belt_runs() -> None
         await central.request(cp.request_control())
         assert (await central.request(cp.set_target_speed(4.0))).result is ResultCode.success
         await central.request(cp.start_or_resume())
-        await asyncio.sleep(5)
+        await advance(5)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(0.5)
         await central.request(cp.set_target_speed(4.0))
-        await asyncio.sleep(5)
+        await advance(5)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(4.0)
 
 
@@ -36,8 +37,8 @@ async def test_ack_by_status_never_indicates_but_notifies_each_change() -> None:
         await central.subscribe()
         for payload in (cp.request_control(), cp.set_target_speed(3.0), cp.start_or_resume()):
             await central.write(payload)
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(5)
+            await advance(0.5)
+        await advance(5)
         assert central.answers == []
         assert [s.opcode for s in central.statuses] == [
             MachineStatusOpCode.target_speed_changed,
@@ -59,7 +60,7 @@ async def test_control_rejected_yet_commands_work() -> None:
         assert refused.result is ResultCode.control_not_permitted
         assert (await central.request(cp.set_target_speed(3.0))).result is ResultCode.success
         assert (await central.request(cp.start_or_resume())).result is ResultCode.success
-        await asyncio.sleep(5)
+        await advance(5)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(3.0)
 
 
@@ -67,7 +68,7 @@ async def test_control_rejected_yet_commands_work() -> None:
 async def test_stale_stop_is_replayed_on_subscribe() -> None:
     async with open_simulator("stale-stop") as sim, Central(sim) as central:
         await central.subscribe()
-        await asyncio.sleep(0.5)
+        await advance(0.5)
         assert len(central.statuses) == 1
         assert central.statuses[0].opcode is MachineStatusOpCode.stopped_or_paused_by_user
         assert central.statuses[0].control is StopControl.stop
@@ -101,7 +102,7 @@ async def test_single_central_accepts_a_second_central_only_after_the_first_leav
         assert not sim.treadmill.device.is_advertising
         second = BleakClient(sim.address, backend=sim.client_backend)
         attempt = asyncio.create_task(second.connect(timeout=30.0))
-        await asyncio.sleep(5.0)
+        await advance(5.0)
         assert not attempt.done()
         left_at = loop.time()
         await first.disconnect()
@@ -118,12 +119,12 @@ async def test_start_toggles_pause_pauses_a_running_belt() -> None:
         await central.subscribe()
         await central.take_control_and_run(3.0)
         assert (await central.request(cp.start_or_resume())).result is ResultCode.success
-        await asyncio.sleep(3)
+        await advance(3)
         assert sim.treadmill.paused
         assert sim.treadmill.belt_speed_kmh == 0.0
         assert central.statuses[-1].control is StopControl.pause
         await central.request(cp.start_or_resume())
-        await asyncio.sleep(3)
+        await advance(3)
         assert sim.treadmill.belt_speed_kmh == pytest.approx(3.0)
 
 
@@ -137,7 +138,7 @@ async def test_zero_packets_at_wake_and_after_a_stop() -> None:
         assert all(len(packet) == len(central.raw_data[-1]) for packet in central.raw_data)
         count = len(central.raw_data)
         await central.request(cp.stop())
-        await asyncio.sleep(3.5)
+        await advance(3.5)
         assert [not any(packet) for packet in central.raw_data[count:]] == [True, True, False]
 
 

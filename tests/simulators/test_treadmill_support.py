@@ -26,6 +26,7 @@ from retrotread.ftms.uuids import (
 )
 from simulators.clock import run_virtual
 from simulators.harness import Simulator
+from tests.virtual_time import advance
 
 ANSWER_TIMEOUT_S = 5.0
 
@@ -109,4 +110,4 @@ class Central:
         for payload in (cp.request_control(), cp.set_target_speed(kmh), cp.start_or_resume()):
             answer = await self.request(payload)
             assert answer.result.name == "success", answer
-        await asyncio.sleep(kmh / self.sim.profile.belt.accel_kmh_per_s + 2)
+        await advance(kmh / self.sim.profile.belt.accel_kmh_per_s + 2)
