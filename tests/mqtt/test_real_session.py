@@ -8,9 +8,11 @@ import asyncio
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,15 +23,25 @@ from tests.mqtt.broker import Broker, MqttTestConfig, free_port
 from tests.mqtt.conftest import Inbox, client_for, payload_json
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.e2e]
+_RUNTIME_DIRS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_runtime_dirs() -> Iterator[None]:
+    yield
+    while _RUNTIME_DIRS:
+        shutil.rmtree(_RUNTIME_DIRS.pop(), ignore_errors=True)
 RETROTREAD = str(Path(sys.executable).with_name("retrotread"))
 TIME_SCALE = "50"  # virtual seconds per real second: fast, yet real I/O still reaches the session
 
 
 def _env(config: MqttTestConfig, tmp_path: Path, name: str) -> dict[str, str]:
     """A private environment; each process gets its own runtime dir, so `retrotread stop` finds
-    no local session and must go through the broker."""
-    runtime = tmp_path / f"runtime-{name}"
-    runtime.mkdir(mode=0o700)
+    no local session and must go through the broker. The runtime dir is short (`mkdtemp` in the
+    system temp dir): under pytest's deep tmp_path a socket path would not fit, and retrotread
+    would fall back to the per-uid temp dir that every process shares."""
+    runtime = Path(tempfile.mkdtemp(prefix=f"rt-{name}-"))
+    _RUNTIME_DIRS.append(runtime)
     return {
         **os.environ,
         "RETROTREAD_MQTT__URL": config.url,

@@ -130,6 +130,9 @@ def _stop_over_mqtt(target_id: str | None, all_: bool, timeout: float, state: Cl
         belt = "belt speed unknown" if r.belt_mph is None else f"belt at {r.belt_mph:.1f} mph"
         if r.acknowledged:
             _say(f"stopped {r.id} over MQTT ({belt}, state {r.state})")
+        elif r.state in ("stopped", "fault"):
+            # Typically stopped a moment ago through its local control socket, above.
+            _say(f"{r.id} was already stopped ({belt}, state {r.state})")
         else:
             _say(f"{r.id} did not acknowledge the MQTT stop ({belt}, state {r.state})")
     return any(r.acknowledged for r in reports)
