@@ -93,8 +93,10 @@ def render(state: LiveState) -> Group:
         done = min(max(state.now - state.segment_started, 0.0), segment.duration_s)
         left = segment.duration_s - done
         table.add_row("segment", f"{segment.index + 1}. {segment.name} ({segment.direction})")
-        table.add_row("time left", format_clock(left))
-        parts.append(ProgressBar(total=segment.duration_s, completed=done, width=40))
+        # In the grid, not the group: a bare ProgressBar ends without a line break, and the line
+        # after it would be drawn on the same row.
+        table.add_row("progress", ProgressBar(total=segment.duration_s, completed=done, width=40))
+        table.add_row("segment left", format_clock(left))
     if tm is not None and tm.distance_m is not None:
         table.add_row("distance", f"{tm.distance_m:.0f} m")
     if tm is not None and tm.heart_rate_bpm is not None:
