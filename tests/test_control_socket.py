@@ -32,8 +32,7 @@ from retrotread.cli import stop_fast
 from retrotread.cli.app import run as cli_run
 from retrotread.session.control import SessionState, SessionStatus, StopAck
 from retrotread.session.events import Event
-
-NOBODY = 65534
+from tests.other_uid import NOBODY, connect_as
 
 
 class FakeSession:
@@ -426,36 +425,6 @@ async def test_open_connections_are_closed_when_the_session_ends(runtime_dir: Pa
 
 
 # --- another uid ---------------------------------------------------------------------------------
-
-
-def connect_as(uid: int, path: Path, payload: bytes) -> str:
-    """Fork, drop to `uid`, connect and send `payload`; return what the child saw."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: no Python-level cleanup, no pytest, just the socket
-        outcome = "?"
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(10)
-            sock.connect(str(path))
-            sock.sendall(payload)
-            data = sock.recv(65536)
-            outcome = "answered:" + data.decode(errors="replace") if data else "closed"
-        except PermissionError:
-            outcome = "permission-denied"
-        except (ConnectionResetError, BrokenPipeError):
-            outcome = "closed"  # refused: the server dropped the connection
-        except BaseException as err:
-            outcome = f"error:{err!r}"
-        os.write(write_end, outcome.encode())
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        outcome = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return outcome
 
 
 @pytest.fixture

@@ -21,13 +21,14 @@ from typing import Any
 
 import pytest
 
+from tests.other_uid import NOBODY, connect_as
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 RETROTREAD = REPO / ".venv" / "bin" / "retrotread"
 TIME_SCALE = "50"
 EVENT_TIMEOUT_S = 60.0
-NOBODY = 65534
 
 Event = dict[str, Any]
 
@@ -278,36 +279,6 @@ def test_status_and_garbage_on_the_socket_of_a_running_session(
     assert not any(e["event"] in {"stopped", "safety"} for e in run.events)
     assert retrotread_stop(env).returncode == 0
     assert_stopped_by_estop(run)
-
-
-def connect_as(uid: int, path: Path, payload: bytes) -> str:
-    """Fork, drop to `uid`, connect, send; return what that process saw."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        outcome = "?"
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(30)
-                sock.connect(str(path))
-                sock.sendall(payload)
-                data = sock.recv(65536)
-            outcome = "answered" if data else "closed"
-        except PermissionError:
-            outcome = "permission-denied"
-        except (ConnectionResetError, BrokenPipeError):
-            outcome = "closed"  # refused: the server dropped the connection
-        except BaseException as err:
-            outcome = f"error:{err!r}"
-        os.write(write_end, outcome.encode())
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        outcome = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return outcome
 
 
 @pytest.mark.usefixtures("needs_run")
