@@ -323,7 +323,6 @@ def test_telemetry_rate_is_bounded(monkeypatch: pytest.MonkeyPatch, hz: str) -> 
 def test_data_dir_defaults_to_xdg_data_home(tmp_path: Path) -> None:
     s = load_settings()
     assert s.data_dir() == tmp_path / "xdg-data" / "retrotread"
-    assert s.sessions_dir() == tmp_path / "xdg-data" / "retrotread" / "sessions"
 
 
 def test_data_dir_falls_back_to_local_share(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,3 +339,23 @@ def test_retrotread_data_dir_beats_the_file_and_nested_env_beats_both(
     assert load_settings(path).data_dir() == tmp_path / "from-env"
     monkeypatch.setenv("RETROTREAD_JOURNAL__DATA_DIR", str(tmp_path / "nested"))
     assert load_settings(path).data_dir() == tmp_path / "nested"
+
+
+def test_a_default_device_is_not_a_setting(tmp_path: Path) -> None:
+    """A session never starts on a treadmill the command line did not name (SPEC: exit 2)."""
+    path = write(tmp_path / "c.toml", '[device]\naddress = "AA:BB:CC:DD:EE:FF"\n')
+    with pytest.raises(InputError, match=r"device\.address"):
+        load_settings(path)
+
+
+def test_an_unsupported_quirk_is_refused_not_silently_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", '[device]\nquirks = ["vendor_unlock"]\n')
+    with pytest.raises(InputError, match=r"device\.quirks"):
+        load_settings(path)
+
+
+def test_the_mqtt_id_is_lowercased_like_its_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETROTREAD_MQTT__ID", "Garage")
+    settings = load_settings()
+    assert settings.mqtt.id == "garage"
+    assert settings.mqtt.topic_base == "retrotread/garage"

@@ -37,7 +37,6 @@ DATA_DIR_ENV = "RETROTREAD_DATA_DIR"
 
 Quirk = Literal[
     "request_control_rejected",
-    "vendor_unlock",
     "ack_by_machine_status",
     "stale_stop_on_subscribe",
     "start_before_speed",
@@ -91,10 +90,9 @@ class SafetyConfig(_Section):
 
 
 class DeviceConfig(_Section):
-    """Which treadmill to use by default, and the firmware quirks to work around."""
+    """The firmware quirks to work around, and how long to try connecting. The treadmill itself
+    is always named on the command line (`--device`): a session never starts on a default."""
 
-    address: str | None = None
-    name: str | None = None
     quirks: tuple[Quirk, ...] = ()
     connect_timeout_s: Annotated[float, in_range(1.0, 120.0, "s")] = 20.0
 
@@ -144,9 +142,10 @@ class MqttConfig(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _TOPIC_ID.fullmatch(value) or value == "all":
+        if not _TOPIC_ID.fullmatch(value) or value.lower() == "all":
             raise ValueError("must be letters, digits, - or _ (and not 'all', the fleet topic)")
-        return value
+        # Topics and Home Assistant object ids are lowercase: one spelling everywhere.
+        return value.lower()
 
     @field_validator("base_topic")
     @classmethod
@@ -229,9 +228,6 @@ class Settings(BaseSettings):
         xdg = os.environ.get("XDG_DATA_HOME")
         base = Path(xdg) if xdg else Path.home() / ".local" / "share"
         return base / "retrotread"
-
-    def sessions_dir(self) -> Path:
-        return self.data_dir() / "sessions"
 
 
 def user_config_path() -> Path:

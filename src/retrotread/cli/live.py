@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 import termios
+import time
 import tty
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from retrotread.session.output import describe, format_clock
 STOP_KEYS = frozenset({" ", "s", "S", "\x1b"})
 RESUME_KEYS = frozenset({"r", "R"})
 KEY_SOURCE = "keyboard"
+REDRAW_HZ = 10
+URGENT_EVENTS = (PromptEvent, SafetyEvent, StoppedEvent, SummaryEvent, SegmentEvent)
 
 
 @dataclass
@@ -120,6 +123,7 @@ class LiveView:
         self._state = LiveState()
         self._live = Live(render(self._state), console=self._console, auto_refresh=False)
         self._enter: asyncio.Future[bool] | None = None
+        self._drawn_at = 0.0
         self._tasks: set[asyncio.Future[None]] = set()
 
     async def confirm(self, plan_text: str) -> bool:
@@ -133,8 +137,14 @@ class LiveView:
     @contextlib.asynccontextmanager
     async def attach(self, control: SessionControl) -> AsyncIterator[None]:
         def on_event(event: Event) -> None:
+            # Called on the session's loop for every event: fold always, but redraw at most
+            # REDRAW_HZ times a (real) second unless the walker must see it now. At
+            # --time-scale 1000 a redraw per event would be a thousand a second.
             self._state.fold(event)
-            self._live.update(render(self._state), refresh=True)
+            now = time.monotonic()
+            if isinstance(event, URGENT_EVENTS) or now - self._drawn_at >= 1.0 / REDRAW_HZ:
+                self._drawn_at = now
+                self._live.update(render(self._state), refresh=True)
 
         def on_keys(keys: str) -> None:
             stop = any(key in STOP_KEYS for key in keys)
