@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from fractions import Fraction
 from typing import Literal
@@ -71,6 +72,9 @@ OVERSPEED_GRACE_S = 15.0
 MAX_STOP_ATTEMPTS = 6
 RECONNECT_WINDOW_S = 15.0
 RECONNECT_PAUSE_S = 1.0
+# A "paused by user" Machine Status this soon after one of our Pause writes is its echo; the
+# window only keeps a device that never echoes from turning a much later console Pause into one.
+PAUSE_ECHO_WINDOW_S = 3.0
 _FAULT_STOP: StopReason = "fault"
 
 
@@ -161,6 +165,9 @@ class Supervisor:
         self._pause_sources: set[str] = set()  # everyone who asked for the current pause
         self._pause_count = 0  # pause requests so far: a start/resume asked before one yields
         self._resuming = False
+        # Deadlines of the pause echoes still due, one per Pause written: each "paused" status
+        # uses up one; any further one is someone at the console.
+        self._pause_echoes_due: deque[float] = deque()
         self._commanded_c = 0
         self._allowed_c = 0  # the higher of the commanded speed and one just left (belt lag)
         self._allowed_until = 0.0
@@ -281,9 +288,8 @@ class Supervisor:
             others = self._pause_sources - {source} if source is not None else set()
             if others:
                 raise BeltPaused(f"paused by {', '.join(sorted(others))}; the walker resumes")
-            # Still `paused` during the writes (a late echo of our own pause is not a console
-            # stop), but a pause arriving meanwhile is a new one: written, and it stops
-            # _run_at_floor before its Start.
+            # Still `paused` during the writes, but a pause arriving meanwhile is a new one:
+            # written (with its own echo due), and it stops _run_at_floor before its Start.
             self._resuming = True
             try:
                 await self._run_at_floor()
@@ -353,6 +359,7 @@ class Supervisor:
         self._pause_sources = {source}
         self._set_commanded(0)
         self._disarm_stale_timer()
+        self._pause_echoes_due.append(self._loop.time() + PAUSE_ECHO_WINDOW_S)
         try:
             await self._command("pause", self._cp.pause(), source=source)
         except ControlPointError as err:
@@ -630,13 +637,18 @@ class Supervisor:
             self._on_disconnected()
 
     def _on_telemetry(self, tm: Telemetry) -> None:
-        speed_kmh = tm.speed_kmh
-        if speed_kmh is not None:
-            self._belt_c = round(speed_kmh * 100)
+        """A packet without the speed (split Treadmill Data: flags bit 0 set, or "n/a") says
+        nothing about the belt: its report carries the last known speed, and it neither feeds
+        the overspeed check nor keeps the stale watchdog quiet (that watchdog is about seeing
+        the belt speed; a dropped link is caught by the disconnect event)."""
+        has_speed = tm.speed_kmh is not None
+        if tm.speed_kmh is not None:
+            self._belt_c = round(tm.speed_kmh * 100)
+        speed_kmh = tm.speed_kmh if tm.speed_kmh is not None else self._belt_c / 100
         report = TelemetryEvent(
             t=self.now(),
-            speed_mph=round(kmh_to_mph(speed_kmh or 0.0), 3),
-            speed_kmh=speed_kmh or 0.0,
+            speed_mph=round(kmh_to_mph(speed_kmh), 3),
+            speed_kmh=speed_kmh,
             distance_m=tm.distance_m,
             incline_pct=tm.incline_pct,
             heart_rate_bpm=tm.heart_rate_bpm,
@@ -644,12 +656,13 @@ class Supervisor:
         )
         self.last_telemetry = report
         if self._latched:
-            if speed_kmh == 0:
+            if tm.speed_kmh == 0:
                 self._belt_zero.set()
         elif self._started:
-            if not self._paused:
-                self._arm_stale_timer()
-            self._check_overspeed(tm.received_at)
+            if has_speed:
+                if not self._paused:
+                    self._arm_stale_timer()
+                self._check_overspeed(tm.received_at)
             self._check_heart_rate(tm.heart_rate_bpm, tm.received_at)
         self._emit(report)
 
@@ -691,12 +704,23 @@ class Supervisor:
         if kind == "stopped_by_safety_key":
             self._machine_stop("safety_key", "safety key pulled")
         elif kind == "stopped_or_paused_by_user" and self._started:
-            # While we hold the belt paused, a "paused" status is the echo of our own pause; a
-            # "stopped" one is someone at the console, and that ends the session too.
-            if not (self._paused and status.control == "pause"):
+            # One "paused" status per Pause we wrote is its echo. Any other one (a "stopped"
+            # status, or a Pause pressed at the console, even while we hold the belt paused) is
+            # someone at the console, and that ends the session, as it does while running: the
+            # pacer's resume("turnaround") must never restart a belt the walker paused there.
+            if not (status.control == "pause" and self._take_pause_echo(status.received_at)):
                 self._machine_stop("console_stop", f"{status.control or 'stop'} at the console")
         elif kind == "control_permission_lost" and self._started:
             self.fault("control_lost", "the treadmill withdrew control")
+
+    def _take_pause_echo(self, now: float) -> bool:
+        """Use up the oldest pause echo still due; False when none is (the console's pause)."""
+        while self._pause_echoes_due and self._pause_echoes_due[0] < now:
+            self._pause_echoes_due.popleft()  # that Pause was never echoed
+        if not self._pause_echoes_due:
+            return False
+        self._pause_echoes_due.popleft()
+        return True
 
     def _machine_stop(self, reason: Literal["safety_key", "console_stop"], detail: str) -> None:
         if self._latched:
