@@ -124,6 +124,13 @@ async def test_max_speed_lowers_the_backward_ceiling() -> None:
         assert max(k for _, k in commanded_kmh(r)) == 1.6  # 1.0 mph = 1.609 km/h -> 1.60
 
 
+async def test_max_speed_lowers_the_forward_ceiling_too() -> None:
+    async with rig(max_speed_mph=1.0, safety=SafetyConfig(max_step_mph=0.5)) as r:
+        await r.supervisor.set_target(0.0, "backward")  # at the floor: may turn around
+        await r.supervisor.set_target(3.5, "forward")
+        assert max(k for _, k in commanded_kmh(r)) == 1.6  # 1.0 mph, not forward_max_mph
+
+
 async def test_forward_has_its_own_ceiling_and_direction_changes_only_at_the_floor() -> None:
     async with rig(safety=SafetyConfig(max_step_mph=0.5)) as r:
         await r.supervisor.set_target(1.5, "backward")

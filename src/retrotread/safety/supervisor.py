@@ -148,9 +148,13 @@ class Supervisor:
             self.backward_band = self.forward_band = Band(0, 0)
         else:
             self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
-            self.forward_band = forward_band(
-                self.grid, safety.forward_max_mph, safety.min_backward_mph
+            # `--max-speed` is the walker's top speed whichever way they face.
+            forward_cap = (
+                safety.forward_max_mph
+                if max_speed_mph is None
+                else min(max_speed_mph, safety.forward_max_mph)
             )
+            self.forward_band = forward_band(self.grid, forward_cap, safety.min_backward_mph)
         self._step_c = ramp_step_c(self.grid, safety.max_step_mph)
         # Claimed only once nothing above can refuse the device: a refused one stays claimable.
         self._cp = treadmill.claim_control_point()
