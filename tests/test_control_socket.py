@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from retrotread import control, control_paths
+from retrotread import control, control_client, control_paths
 from retrotread.cli import stop_fast
 from retrotread.cli.app import run as cli_run
 from retrotread.session.control import SessionState, SessionStatus, StopAck
@@ -520,7 +520,7 @@ def test_stop_removes_a_stale_socket_and_exits_1(
 def test_stop_ignores_files_that_are_not_sockets(runtime_dir: Path) -> None:
     (runtime_dir / "retrotread").mkdir(mode=0o700)
     (runtime_dir / "retrotread" / "notes.sock").write_text("not a socket")
-    report = stop_fast.stop_all_sessions()
+    report = control_client.stop_all_sessions()
     assert report.sessions == []
     assert (runtime_dir / "retrotread" / "notes.sock").exists()
 
@@ -562,7 +562,9 @@ async def test_all_stops_are_sent_before_any_answer_is_awaited(runtime_dir: Path
         control.serve_control_socket(a, "a"),
         control.serve_control_socket(b, "b"),
     ):
-        report_future = asyncio.ensure_future(asyncio.to_thread(stop_fast.stop_all_sessions, 10.0))
+        report_future = asyncio.ensure_future(
+            asyncio.to_thread(control_client.stop_all_sessions, 10.0)
+        )
         await b.stop_requested.wait()
         a.treadmill_answered.set()
         report = await report_future
@@ -604,7 +606,7 @@ def test_fast_path_imports_nothing_heavy(runtime_dir: Path) -> None:
         "import sys\n"
         "before = set(sys.modules)\n"
         "from retrotread.cli import stop_fast\n"
-        "stop_fast.stop_all_sessions()\n"
+        "stop_fast.try_fast_stop([])\n"
         "print(' '.join(sorted(set(sys.modules) - before)))\n"
     )
     out = subprocess.run(
@@ -615,6 +617,7 @@ def test_fast_path_imports_nothing_heavy(runtime_dir: Path) -> None:
         "retrotread",
         "retrotread.cli",
         "retrotread.cli.stop_fast",
+        "retrotread.control_client",
         "retrotread.control_paths",
     }
 
@@ -724,3 +727,55 @@ def test_direct_stop_without_telemetry_is_acknowledged_but_unverified() -> None:
     request_control, stop = 0x00, 0x08
     assert set(opcodes) == {request_control, stop}
     assert opcodes.count(stop) == STOP_ATTEMPTS
+
+
+# --- which sessions hold the treadmill `stop --device X` names -----------------------------------
+
+
+def _report_of(*sessions: control_client.SessionStop) -> control_client.StopReport:
+    report = control_client.StopReport("/nowhere")
+    report.sessions.extend(sessions)
+    return report
+
+
+@pytest.mark.parametrize("target", ["AA:BB:CC:DD:EE:FF", "aa:bb:cc:dd:ee:ff"])
+def test_a_session_on_that_address_holds_the_device(target: str) -> None:
+    on_it = control_client.SessionStop("s1", True, 0.0, device="AA:BB:CC:DD:EE:FF")
+    assert _report_of(on_it).holds_device(target)
+
+
+@pytest.mark.parametrize(
+    ("session_device", "target"),
+    [
+        ("Treadmill 2", "Treadmill"),  # a name that merely contains the one asked for
+        ("AA:BB:CC:DD:EE:FF", "AA:BB"),
+        ("AA:BB", "AA:BB:CC:DD:EE:FF"),
+    ],
+)
+def test_a_near_match_does_not_skip_the_direct_stop(session_device: str, target: str) -> None:
+    other = control_client.SessionStop("s1", True, 0.0, device=session_device)
+    assert not _report_of(other).holds_device(target)
+
+
+def test_a_session_that_did_not_acknowledge_does_not_hold_the_device() -> None:
+    silent = control_client.SessionStop("s1", False, None, device="AA:BB")
+    unknown = control_client.SessionStop("s2", True, 0.0, device=None)
+    assert not _report_of(silent, unknown).holds_device("AA:BB")
+
+
+async def test_server_and_client_agree_on_what_is_stale(runtime_dir: Path) -> None:
+    directory = runtime_dir / "retrotread"
+    make_stale_socket(directory / "crashed.sock")
+    async with control.serve_control_socket(FakeSession(), "live") as live:
+        assert not control_paths.is_stale(str(live))
+        assert control_paths.is_stale(str(directory / "crashed.sock"))
+        assert control_paths.remove_stale_sockets(str(directory)) == []  # gone on serve entry
+        make_stale_socket(directory / "crashed.sock")
+        assert control_paths.remove_stale_sockets(str(directory)) == [
+            str(directory / "crashed.sock")
+        ]
+        assert live.exists()
+
+
+def test_stop_outwaits_the_sessions_own_acknowledgement_timeout() -> None:
+    assert control_client.DEFAULT_TIMEOUT_S > control.ACK_TIMEOUT_S

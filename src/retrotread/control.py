@@ -28,9 +28,7 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "control-socket"
 MAX_LINE_BYTES = 1024
-ACK_TIMEOUT_S = 5.0
-# sockaddr_un.sun_path is 108 bytes including the terminating NUL.
-_MAX_SOCKET_PATH = 107
+ACK_TIMEOUT_S = control_paths.ACK_TIMEOUT_S
 _PEERCRED = struct.Struct("3i")
 
 
@@ -44,32 +42,6 @@ def _check_session_id(session_id: str) -> None:
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
     if not session_id or session_id.startswith(".") or not set(session_id) <= allowed:
         raise ControlSocketError(f"session id {session_id!r} cannot name a control socket")
-
-
-def is_stale(path: str) -> bool:
-    """True when nothing listens on the socket at `path` (its session crashed)."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.setblocking(False)
-    try:
-        probe.connect(path)
-    except (ConnectionRefusedError, FileNotFoundError):
-        return True
-    except BlockingIOError:
-        return False  # backlog full: somebody is listening
-    finally:
-        probe.close()
-    return False
-
-
-def remove_stale_sockets(directory: str) -> list[str]:
-    """Unlink the sockets in `directory` that nobody listens on; return their paths."""
-    removed = []
-    for path in control_paths.session_sockets(directory):
-        if is_stale(path):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            removed.append(path)
-    return removed
 
 
 def _peer_uid(transport: asyncio.BaseTransport) -> int | None:
@@ -281,9 +253,9 @@ def _prepare_socket_path(directory: Path | None, session_id: str) -> str:
         if problem is not None:
             raise ControlSocketError(f"refusing control socket directory: {problem}")
     path = control_paths.socket_path(dir_str, session_id)
-    if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
+    if not control_paths.fits_socket_path(path):
         raise ControlSocketError(f"control socket path too long for a Unix socket: {path}")
-    remove_stale_sockets(dir_str)
+    control_paths.remove_stale_sockets(dir_str)
     if os.path.lexists(path):
         raise ControlSocketError(f"another running session already uses the id {session_id!r}")
     return path

@@ -1,10 +1,12 @@
-"""Where control sockets live: one rule shared by the session and by `retrotread stop`.
+"""Where control sockets live, and when one is stale: rules shared by the session and by `stop`.
 
-Only `os` is imported, because `retrotread stop` loads this module before its request is out and
-every import there delays the Stop. The directory must be one only this user can enter: anyone who
-can create a socket in it could impersonate a session and swallow an emergency stop.
+Only `os` and the `_socket` C module are imported, because `retrotread stop` loads this module
+before its request is out and every import there delays the Stop. The directory must be one only
+this user can enter: anyone who can create a socket in it could impersonate a session and swallow
+an emergency stop.
 """
 
+import _socket
 import os
 
 SOCKET_SUFFIX = ".sock"
@@ -14,13 +16,26 @@ _S_IFDIR = 0o040000
 _S_IFSOCK = 0o140000
 
 
-_SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes including the final NUL
+SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes including the final NUL
 _NAME_ALLOWANCE = 40  # "<session id>.sock"; session ids are about 21 characters
+
+ACK_TIMEOUT_S = 5.0
+"""How long a session waits for the treadmill to acknowledge a Stop before answering without."""
+CLIENT_WAIT_S = ACK_TIMEOUT_S + 1.0
+"""How long `stop` waits for answers: past the session's own timeout, so it hears that answer."""
+
+STALE_ERRORS = (ConnectionRefusedError, FileNotFoundError)
+"""What connecting to the socket of a session that is gone raises (nobody listens on it)."""
+
+
+def fits_socket_path(path: str) -> bool:
+    """`path` can be bound as a Unix socket (sun_path is short)."""
+    return len(os.fsencode(path)) <= SUN_PATH_MAX
 
 
 def _fits(directory: str) -> bool:
     """A socket in `directory` can be bound: else the session would run unreachable by `stop`."""
-    return len(os.fsencode(directory)) + 1 + _NAME_ALLOWANCE <= _SUN_PATH_MAX
+    return fits_socket_path(os.path.join(directory, "x" * _NAME_ALLOWANCE))
 
 
 def control_dir() -> str:
@@ -102,3 +117,32 @@ def session_sockets(directory: str) -> list[str]:
 
 def session_id_of(path: str) -> str:
     return os.path.basename(path)[: -len(SOCKET_SUFFIX)]
+
+
+def is_stale(path: str) -> bool:
+    """True when nothing listens on the socket at `path` (its session crashed)."""
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    probe.setblocking(False)
+    try:
+        probe.connect(path)
+    except STALE_ERRORS:
+        return True
+    except BlockingIOError:
+        return False  # backlog full: somebody is listening
+    finally:
+        probe.close()
+    return False
+
+
+def unlink_stale(path: str) -> bool:
+    """Remove a socket found stale; False when it was already gone (someone else removed it)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def remove_stale_sockets(directory: str) -> list[str]:
+    """Unlink the sockets in `directory` that nobody listens on; return their paths."""
+    return [path for path in session_sockets(directory) if is_stale(path) and unlink_stale(path)]

@@ -3,7 +3,7 @@
 Connect, then hand the belt to a stop-only Supervisor (`foreign_belt=True`): it claims the control
 point, writes Request Control (a refusal tolerated) and FTMS Stop, and watches Treadmill Data until
 the belt reads 0 (one more Stop if it does not within the verify time). This module never touches
-the control point itself; it only reads the Supervisor's events to report what happened.
+the control point itself; it reports the Supervisor's StopAck, completed from its events.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
-from retrotread.config import Settings
+from retrotread.config import Settings, load_settings
 from retrotread.safety.supervisor import Supervisor
+from retrotread.session.control import StopAck
 from retrotread.session.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
 from retrotread.treadmill import Quirks, Treadmill
-from retrotread.units import kmh_to_mph
 
 STOP_ATTEMPTS = 2
 STOP_SOURCE = "cli"
@@ -36,44 +36,36 @@ class DeviceStopResult:
     detail: str = ""
 
 
-class _StopReport:
-    """What the Supervisor's events tell about the stop: the last belt speed, whether a Stop
-    was acknowledged and the last Stop's answer, and whether the belt went unverified."""
+class _WhatTheAckLeavesOut:
+    """The Supervisor's StopAck says whether a Stop was acknowledged; its events add whether the
+    belt was seen at all (else its 0 mph is a default, not a reading), whether it was then seen at
+    0, and what a refused Stop answered."""
 
     def __init__(self) -> None:
-        self.kmh: float | None = None
-        self.acknowledged = False
-        self.last_stop_result: str | None = None
+        self.belt_seen = False
         self.unverified = False
+        self.last_stop_result: str | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TelemetryEvent):
-            self.kmh = event.speed_kmh
+            self.belt_seen = True
         elif isinstance(event, CommandEvent) and event.op == "stop":
             self.last_stop_result = event.result
-            self.acknowledged |= event.result == "success"
         elif isinstance(event, SafetyEvent) and event.reason == "stop_unverified":
             self.unverified = True
 
-    @property
-    def verified(self) -> bool:
-        """The belt was seen at 0 after an acknowledged Stop."""
-        return self.acknowledged and not self.unverified
-
-    @property
-    def mph(self) -> float | None:
-        return None if self.kmh is None else round(kmh_to_mph(self.kmh), 2)
-
-    @property
-    def detail(self) -> str:
-        """Empty when verified, else the last thing that went wrong."""
-        if self.verified:
-            return ""
-        if self.last_stop_result is None:
-            return "no Stop could be written"
-        if self.last_stop_result != "success":
-            return f"Stop answered {self.last_stop_result}"
-        return "the belt was not seen at 0"
+    def result(self, device: str, ack: StopAck) -> DeviceStopResult:
+        verified = ack.acknowledged and not self.unverified
+        if verified:
+            detail = ""
+        elif self.last_stop_result is None:
+            detail = "no Stop could be written"
+        elif self.last_stop_result != "success":
+            detail = f"Stop answered {self.last_stop_result}"
+        else:
+            detail = "the belt was not seen at 0"
+        belt_mph = round(ack.belt_mph, 2) if self.belt_seen else None
+        return DeviceStopResult(device, ack.acknowledged, verified, belt_mph, detail)
 
 
 async def stop_treadmill(
@@ -96,15 +88,13 @@ async def stop_treadmill(
     name = treadmill.info.name or treadmill.address
     try:
         supervisor = Supervisor(treadmill, settings.safety, foreign_belt=True)
-        report = _StopReport()
-        supervisor.add_listener(report)
+        observed = _WhatTheAckLeavesOut()
+        supervisor.add_listener(observed)
         try:
-            await supervisor.stop_foreign_belt(STOP_SOURCE, attempts=STOP_ATTEMPTS)
+            ack = await supervisor.stop_foreign_belt(STOP_SOURCE, attempts=STOP_ATTEMPTS)
         finally:
             await supervisor.close()
-        return DeviceStopResult(
-            name, report.acknowledged, report.verified, report.mph, report.detail
-        )
+        return observed.result(name, ack)
     finally:
         await treadmill.disconnect()
 
@@ -113,8 +103,6 @@ def stop_device(
     target: str | None, *, sim: bool, sim_profile: str, config_file: Path | None
 ) -> DeviceStopResult:
     """The CLI's entry: a real device by address/name, or (with `sim`) an in-process simulator."""
-    from retrotread.config import load_settings
-
     settings = load_settings(config_file)
     if not sim:
         assert target is not None
