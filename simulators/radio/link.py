@@ -14,12 +14,11 @@ from bleak.exc import BleakDeviceNotFoundError
 from bumble.controller import Controller
 from bumble.device import Advertisement, Device
 from bumble.hci import Address
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
 from simulators.radio.client import VirtualRadioClient
 from simulators.radio.debug_text import memoise_bumble_colors, shorten_quiet_packet_text
+from simulators.radio.hci_shortcut import DirectController, DirectHost
 from simulators.radio.scanner import VirtualRadioScanner
 
 logger = logging.getLogger(__name__)
@@ -156,10 +155,8 @@ class VirtualRadio:
         self.link.remove_controller(controller)
 
     async def _add_device(self, name: str, address: str) -> Device:
-        controller = Controller(name, link=self.link, public_address=address)
-        device = Device(
-            name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller))
-        )
+        controller = DirectController(name, link=self.link, public_address=address)
+        device = Device(name=name, address=Address(address), host=DirectHost(controller))
         await device.power_on()
         self._devices.append((device, controller))
         return device

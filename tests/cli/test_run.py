@@ -62,6 +62,8 @@ def one_error_line(err: str) -> str:
         (["--sim", "--time-scale", "0"], ["--time-scale"]),
         (["--sim", "--time-scale", "-2"], ["--time-scale"]),
         (["--sim", "--max-speed", "3.5"], ["--max-speed", "3.5"]),
+        (["--sim", "--max-speed", "abc"], ["--max-speed = abc", "number within 0.5..3.0 mph"]),
+        (["--sim", "--max-speed", "nan"], ["--max-speed", "0.5..3.0 mph"]),
         (["--sim", "--program", "nope"], ["nope", "first-steps"]),
         (["--sim", "--sim-profile", "nope"], ["--sim-profile", "nope"]),
         (["--sim", "--device", "AA:BB:CC:DD:EE:FF"], ["--device", "--sim"]),
@@ -235,14 +237,58 @@ def test_without_time_scale_the_cli_uses_the_configured_one(
     assert prepare(RunOptions(sim=True)).time_scale is None  # library default: as fast as possible
 
 
-def test_library_run_returns_the_exit_code_and_prints_one_line(
-    data_dir: Path, short_plan: Path, capsys: pytest.CaptureFixture[str]
+def test_a_device_without_a_speed_in_the_band_exits_2_without_a_traceback(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from retrotread.session.runner import RunOptions
-    from retrotread.session.runner import run as run_library
+    """The simulated machine's lowest speed (1 km/h = 0.62 mph) is above --max-speed 0.55: a
+    foreseeable error found only after connecting, reported in one line like any bad input."""
+    argv = ["run", "--sim", "--sim-profile", "min-speed-1kmh", "--max-speed", "0.55"]
+    assert cli([*argv, "--time-scale", "1000"]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert [line for line in captured.err.splitlines() if line.startswith("retrotread: error: ")]
+    assert "session failed" not in captured.err
 
-    assert run_library(RunOptions(sim=True, time_scale=-1.0)) == 2
-    assert "--time-scale" in one_error_line(capsys.readouterr().err)
-    options = RunOptions(sim=True, plan_file=short_plan, control_socket=False)
-    assert run_library(options) == 0
-    assert len(list((data_dir / "sessions").glob("*.jsonl"))) == 1
+
+CONFIRM_ON_THE_SIMULATOR = """
+import asyncio, dataclasses, sys
+from pathlib import Path
+from retrotread.session.runner import RunOptions, prepare, run_prepared
+
+options = RunOptions(
+    sim=True, plan_file=Path(sys.argv[1]), control_socket=False, handle_signals=True,
+    interactive=True,
+)
+prepared = dataclasses.replace(prepare(options), needs_confirmation=True)
+sys.exit(asyncio.run(run_prepared(prepared)).exit_code)
+"""
+
+
+def test_ctrl_c_at_the_start_prompt_exits_130_at_once_and_nothing_moves(
+    short_plan: Path, data_dir: Path
+) -> None:
+    """The real-device prompt, on the simulator: stdin is a pipe nobody writes to, as a walker
+    who never presses Enter. Ctrl-C must end the process (no reader left blocking the exit)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", CONFIRM_ON_THE_SIMULATOR, str(short_plan)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "RETROTREAD_DATA_DIR": str(data_dir)},
+    )
+    assert process.stderr is not None
+    try:
+        _read_until(process.stderr.fileno(), b"Press Enter to start the belt")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 130
+    finally:
+        process.kill()
+        assert process.stdin is not None
+        process.stdin.close()
+        process.stderr.close()
+    journals = list((data_dir / "sessions").glob("*.jsonl"))
+    events = [parse_event(line) for line in journals[0].read_text().splitlines()]
+    assert [(e.reason, e.source) for e in events if isinstance(e, StoppedEvent)] == [
+        ("interrupted", "sigint")
+    ]
+    assert not [e for e in events if isinstance(e, CommandEvent)]  # not even control was taken

@@ -121,7 +121,7 @@ def test_a_profile_file_defines_the_simulated_machine(cli: RunScript, sandbox: S
         "[speed]\nmin_kmh = 1.0\nmax_kmh = 12.0\nincrement_kmh = 0.05\n",
         name="mill.toml",
     )
-    plan = sandbox.plan(AT_THE_CEILING.replace("40", "10"))
+    plan = sandbox.plan(AT_THE_CEILING)
     result = cli(
         "run", "--sim", "--sim-profile", str(profile), "--plan", str(plan), "--json", *FAST
     )

@@ -9,6 +9,7 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -116,6 +117,38 @@ async def test_targets_above_the_cap_are_capped_and_rounded_down_on_a_coarse_gri
         assert await r.supervisor.set_target(9.0, "backward") == pytest.approx(4.8 / 1.609344)
         assert max(k for _, k in commanded_kmh(r)) == 4.8  # never 4.9 (3.0 mph = 4.828 km/h)
         assert commanded_kmh(r)[0][1] == 0.9  # the floor rounds UP: 0.8 km/h < 0.5 mph
+
+
+async def test_a_ramp_cancelled_mid_write_still_reports_that_write() -> None:
+    """The pacer cancels ramps at segment deadlines. A Set Target Speed already on the wire
+    finishes with its own answer: every write the treadmill received is reported once, and the
+    next command is not answered with the abandoned one's response."""
+    async with rig() as r:
+        arrived = asyncio.Event()
+
+        class Log(list[Any]):
+            def append(self, item: Any) -> None:
+                super().append(item)
+                arrived.set()
+
+        r.sim.treadmill.control_log = Log(r.sim.treadmill.control_log)
+        ramp = asyncio.ensure_future(r.supervisor.set_target(2.0, "backward"))
+        await asyncio.wait_for(arrived.wait(), 5)
+        assert not ramp.done()
+        ramp.cancel()  # the write reached the treadmill; its answer is still on the way back
+        with pytest.raises(asyncio.CancelledError):
+            await ramp
+        await r.supervisor.set_target(1.0, "backward")
+        await advance(2)
+        reported = [
+            e.kmh for e in r.events if isinstance(e, CommandEvent) and e.op == "set_speed"
+        ]
+        assert reported == [kmh for _, kmh in commanded_kmh(r)]
+        assert all(
+            e.result == "success"
+            for e in r.events
+            if isinstance(e, CommandEvent) and e.op == "set_speed"
+        )
 
 
 async def test_max_speed_lowers_the_backward_ceiling() -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from retrotread.errors import ConnectError, RetrotreadError
 from retrotread.session.control import SessionControl, SessionState
+from retrotread.session.engine import Session
 from retrotread.session.events import (
     CommandEvent,
     Event,
@@ -560,3 +561,35 @@ def test_a_json_plan_runs_too(tmp_path: Path) -> None:
     summary = run.events[-1]
     assert isinstance(summary, SummaryEvent)
     assert summary.program == "walk"  # the file stem names an unnamed plan
+
+
+def test_status_reads_the_belt_and_device_as_the_supervisor_and_link_see_them(
+    tmp_path: Path,
+) -> None:
+    """`status().belt_mph` is the supervisor's own view of the belt (not the last telemetry
+    report, rounded for output), and `status().device` is the connected address, exactly, so
+    `retrotread stop --device ADDR` can match it."""
+    belts: list[tuple[float, float]] = []
+    devices: list[str | None] = []
+
+    @contextlib.asynccontextmanager
+    async def watch(control: SessionControl) -> AsyncIterator[None]:
+        assert isinstance(control, Session)
+
+        def on_event(event: Event) -> None:
+            status = control.status()
+            devices.append(status.device)
+            if isinstance(event, TelemetryEvent) and control.supervisor is not None:
+                belts.append((status.belt_mph, control.supervisor.belt_mph))
+
+        remove = control.add_listener(on_event)
+        yield
+        remove()
+
+    run = simulate(tmp_path, plan_file=write_plan(tmp_path, SHORT_PLAN), attachments=(watch,))
+    assert run.exit_code == 0
+    assert any(supervisor > 0 for _, supervisor in belts)
+    assert all(status == supervisor for status, supervisor in belts)
+    assert run.simulator is not None
+    assert devices[0] == run.simulator.address  # from the `connected` event on
+    assert set(devices) == {run.simulator.address}

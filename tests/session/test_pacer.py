@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrotread.session.events import CommandEvent, TelemetryEvent
+from retrotread.session.events import CommandEvent, SegmentEvent, TelemetryEvent
 from retrotread.session.pacer import zone_adjusted_mph
 from retrotread.session.plan import Segment
 from tests.session.test_engine import simulate, write_plan
@@ -98,3 +98,30 @@ hr_max_bpm = 160
     gaps = [b.t - a.t for a, b in itertools.pairwise(after_start)]
     assert gaps
     assert min(gaps) >= 20.0 - 1e-6  # ... one small step per zone check, no faster
+
+
+def test_a_ramp_past_its_deadline_shortens_the_segment_not_the_session(tmp_path: Path) -> None:
+    """Slowing 1.0 -> 0.5 mph (5 s) and the 5 s hold leave the 10 s forward segment no time to
+    ramp 0.5 -> 2.0 mph (15 s): the ramp ends at the segment's deadline, 40 s into the program,
+    instead of running on to 2.0 mph and stretching the session."""
+    plan = """
+name = "short-forward"
+[[segments]]
+name = "back"
+duration_s = 30
+target_mph = 1.0
+[[segments]]
+name = "fwd"
+direction = "forward"
+duration_s = 10
+target_mph = 2.0
+"""
+    run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
+    assert run.exit_code == 0
+    starts = [e.t for e in run.events if isinstance(e, SegmentEvent)]
+    program_end = starts[0] + 40.0
+    speeds = [e for e in run.events if isinstance(e, CommandEvent) and e.op == "set_speed"]
+    assert speeds
+    assert max(e.t for e in speeds) <= program_end + 1e-6
+    assert max(e.mph or 0.0 for e in speeds if e.t > starts[1]) < 2.0 - 0.01  # cut short
+    assert run.stopped.t <= program_end + 1.0

@@ -42,11 +42,11 @@ def run(
         ),
     ] = None,
     max_speed: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--max-speed",
             metavar="MPH",
-            help="Lower the backward ceiling, 0.5 to 3.0 mph (above 3.0 is refused).",
+            help="Your top speed, 0.5 to 3.0 mph, backward and forward (above 3.0 is refused).",
         ),
     ] = None,
     yes: Annotated[
@@ -103,12 +103,11 @@ def run(
     nothing started; 3 ended by another stop (estop, safety key, console, fault); 4 could not
     connect or take control; 130 interrupted by Ctrl-C after the belt was stopped.
     """
-    from retrotread.logs import configure_logging
     from retrotread.session.output import PlainTextSink
     from retrotread.session.runner import RunOptions, SessionAttachment, run_to_result
 
     state: CliState = ctx.obj
-    configure_logging(state.log_format.value, state.verbose)
+    max_speed_mph = parse_max_speed(max_speed)
     live = None
     sinks = []
     attachments: list[SessionAttachment] = []
@@ -124,7 +123,7 @@ def run(
         sim=sim,
         program=program,
         plan_file=plan,
-        max_speed_mph=max_speed,
+        max_speed_mph=max_speed_mph,
         yes=yes,
         json=json_output,
         mqtt=mqtt,
@@ -139,3 +138,21 @@ def run(
         handle_signals=True,
     )
     raise typer.Exit(run_to_result(options).exit_code)
+
+
+def parse_max_speed(text: str | None) -> float | None:
+    """`--max-speed` is read as text so that a non-number gets the same one line, naming the
+    range, as a number outside it (the range check itself is the plan's)."""
+    from retrotread.config import BAND_MAX_MPH, BAND_MIN_MPH
+    from retrotread.errors import InputError
+    from retrotread.session.plan import validate_max_speed
+
+    if text is None:
+        return None
+    try:
+        mph = float(text)
+    except ValueError:
+        raise InputError(
+            f"--max-speed = {text}: must be a number within {BAND_MIN_MPH!r}..{BAND_MAX_MPH!r} mph"
+        ) from None
+    return validate_max_speed(mph)

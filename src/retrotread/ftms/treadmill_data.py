@@ -278,6 +278,33 @@ def _encode_layout(flags: int, width: int) -> tuple[_Field, ...]:
     return tuple(_sized(spec, width) for spec in _present(flags))
 
 
+@dataclass(frozen=True)
+class _EncodePlan:
+    """How to write every packet with one flags word and pace width: a struct and its fields.
+
+    The mirror of `_DecodePlan`: a notification stream repeats one layout. 3-byte fields travel
+    as a u16 and a u8 in the struct.
+    """
+
+    # name, resolution (1: none), sentinel, lowest and highest value that fits, is 3 bytes
+    fields: tuple[tuple[str, float, int, int, int, bool], ...]
+    layout: struct.Struct
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_plan(flags: int, width: int) -> _EncodePlan:
+    fields: list[tuple[str, float, int, int, int, bool]] = []
+    codes = ["<H"]
+    for spec in _encode_layout(flags, width):
+        bits = 8 * spec.size
+        low, high = (
+            (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if spec.signed else (0, (1 << bits) - 1)
+        )
+        fields.append((spec.name, spec.resolution or 1, spec.sentinel, low, high, spec.size == 3))
+        codes.append(_STRUCT_CODES[(spec.size, spec.signed)])
+    return _EncodePlan(tuple(fields), struct.Struct("".join(codes)))
+
+
 def encode_treadmill_data(value: TreadmillData) -> bytes:
     """Encode `value`; flags come from the fields that are set (or listed as not available).
 
@@ -289,6 +316,25 @@ def encode_treadmill_data(value: TreadmillData) -> bytes:
     width = DEFAULT_PACE_WIDTH if value.pace_width is None else value.pace_width
     if width not in PACE_WIDTHS:
         raise FtmsEncodeError(f"{WHAT}: pace_width must be 1 or 2, got {value.pace_width}")
+    plan = _encode_plan(flags, width)
+    raws: list[int] = [flags]
+    for name, resolution, sentinel, low, high, three_bytes in plan.fields:
+        field_value = getattr(value, name)
+        if field_value is None:
+            raw = sentinel
+        else:
+            raw = to_units(field_value, resolution, name)
+            if raw == sentinel or not low <= raw <= high:
+                return _encode_carefully(value, flags, width)  # raises the error naming it
+        if three_bytes:
+            raws += (raw & 0xFFFF, raw >> 16)
+        else:
+            raws.append(raw)
+    return plan.layout.pack(*raws)
+
+
+def _encode_carefully(value: TreadmillData, flags: int, width: int) -> bytes:
+    """Field by field with range checks, so a value that does not fit gets an error naming it."""
     writer = Writer(WHAT)
     writer.unsigned(flags, 2, "flags")
     for spec in _encode_layout(flags, width):

@@ -3,10 +3,13 @@
 Every speed here is an int in hundredths of km/h ("centi"), the unit FTMS writes, so that
 rounding is exact: the mph -> km/h conversion is done once with `Fraction` and then floored or
 ceiled, never left to float error (3.0 mph is 4.828032 km/h; on a 0.1 km/h grid it must be 4.8).
+The grid rounding then works on the Fraction's numerator and denominator as integers, and the
+conversions are cached: a session asks for the same few speeds hundreds of times.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,14 +22,24 @@ DEFAULT_FORWARD_MAX_MPH = 4.0
 FINEST_INCREMENT_C = 1  # 0.01 km/h, FTMS resolution, used when a device reports no increment
 
 _KMH_PER_MPH = Fraction("1.609344")
+# centi / 100 / 1.609344 = centi * _MPH_NUMERATOR / _MPH_DENOMINATOR, exactly.
+_MPH_NUMERATOR = 10_000
+_MPH_DENOMINATOR = 1_609_344
+
+# Equal floats give equal Fractions, so a cache keyed on the value is exact.
+_CONVERSION_CACHE_SIZE = 1024
 
 
+@functools.lru_cache(maxsize=_CONVERSION_CACHE_SIZE)
 def mph_to_centi(mph: float) -> Fraction:
     """Exact hundredths of km/h for the float `mph` (no rounding yet)."""
     return Fraction(mph) * _KMH_PER_MPH * 100
 
 
 def centi_to_mph(centi: int) -> float:
+    if type(centi) is int:
+        # Integer true division rounds the exact quotient once: the float of the Fraction.
+        return centi * _MPH_NUMERATOR / _MPH_DENOMINATOR
     return float(Fraction(centi, 100) / _KMH_PER_MPH)
 
 
@@ -54,14 +67,23 @@ class SpeedGrid:
 
     def floor(self, value: Fraction | int) -> int:
         """The highest grid speed <= value (the device minimum when value is below it)."""
-        steps = math.floor((Fraction(value) - self.min_c) / self.inc_c)
+        above_min, per_step = self._steps_ratio(value)
+        steps = above_min // per_step  # floor((value - min_c) / inc_c), exactly
         top = self.min_c + (self.max_c - self.min_c) // self.inc_c * self.inc_c
         return min(max(self.min_c + steps * self.inc_c, self.min_c), top)
 
     def ceil(self, value: Fraction | int) -> int:
         """The lowest grid speed >= value (the device minimum when value is below it)."""
-        steps = math.ceil((Fraction(value) - self.min_c) / self.inc_c)
+        above_min, per_step = self._steps_ratio(value)
+        steps = -(-above_min // per_step)  # ceil((value - min_c) / inc_c), exactly
         return max(self.min_c + steps * self.inc_c, self.min_c)
+
+    def _steps_ratio(self, value: Fraction | int) -> tuple[int, int]:
+        """(value - min_c) / inc_c as an integer numerator and a positive denominator."""
+        if not isinstance(value, int | Fraction):
+            value = Fraction(value)  # a float: exactly, as before
+        numerator, denominator = value.numerator, value.denominator
+        return numerator - self.min_c * denominator, denominator * self.inc_c
 
     @property
     def top_c(self) -> int:

@@ -519,7 +519,30 @@ class Supervisor:
         incline_pct: float | None = None,
         source: str | None = None,
     ) -> None:
-        """Await one control-point coroutine and report it as a CommandEvent either way."""
+        """Await one control-point write and report it as a CommandEvent either way.
+
+        The write is shielded: a caller that gives up (the pacer cancels a ramp at its segment's
+        deadline) must not abandon a command already on the wire. It still gets its own answer,
+        so that answer is never taken for the next command's, and it is reported (and a refusal
+        still faults) like any other."""
+        task = asyncio.ensure_future(
+            self._report_command(
+                op, write, mph=mph, kmh=kmh, incline_pct=incline_pct, source=source
+            )
+        )
+        task.add_done_callback(_retrieve_exception)
+        await asyncio.shield(task)
+
+    async def _report_command(
+        self,
+        op: CommandOp,
+        write: Awaitable[None],
+        *,
+        mph: float | None,
+        kmh: float | None,
+        incline_pct: float | None,
+        source: str | None,
+    ) -> None:
         try:
             await write
         except ControlPointError as err:
@@ -772,3 +795,9 @@ class Supervisor:
                 listener(event)
             except Exception:  # a broken listener must never break the safety path
                 log.exception("event listener failed", event=event.event)
+
+
+def _retrieve_exception(task: asyncio.Future[None]) -> None:
+    """A shielded command whose caller left: its error was already reported as an event."""
+    if not task.cancelled():
+        task.exception()

@@ -60,7 +60,13 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 
 class Session:
-    """One session's identity, event stream and outside controls (a `SessionControl`)."""
+    """One session's identity, event stream and outside controls (a `SessionControl`).
+
+    `device_label` starts as what the user asked for (`--device`, or "simulator") and becomes the
+    connected treadmill's address once connected, so `status().device` equals the address exactly
+    and `retrotread stop --device ADDR` can match a running session by equality. Humans keep the
+    advertised name: the `connected` event names the device by it (its address when unnamed).
+    """
 
     def __init__(
         self,
@@ -121,7 +127,11 @@ class Session:
     def status(self) -> SessionStatus:
         supervisor = self.supervisor
         progress = self.pacer.progress if self.pacer is not None else None
-        belt = self.last_telemetry.speed_mph if self.last_telemetry is not None else 0.0
+        # The supervisor's own view of the belt: a telemetry packet without a speed is not 0.
+        if supervisor is not None:
+            belt = supervisor.belt_mph
+        else:
+            belt = self.last_telemetry.speed_mph if self.last_telemetry is not None else 0.0
         return SessionStatus(
             session=self.id,
             state=self.current_state(),
@@ -197,6 +207,7 @@ async def run_engine(
     supervisor: Supervisor | None = None
     try:
         treadmill = await connect()
+        session.device_label = treadmill.info.address
         session.emit(_connected_event(session, treadmill))
         if confirm is not None and not session.stop_requested.is_set():
             confirmed = await _confirm_or_stop(session, confirm)
@@ -211,6 +222,10 @@ async def run_engine(
         return _close(session, "fault", "engine")
     except ConnectError:
         _close(session, "fault", "connect")
+        raise
+    except RetrotreadError:  # foreseeable (e.g. no device speed in the band): one line, no trace
+        await _stop_for_good(supervisor)
+        _close(session, "fault", "engine")
         raise
     except Exception:
         log.exception("session failed")

@@ -3,7 +3,10 @@
 It walks a resolved plan segment by segment and only ever *asks* the supervisor for speeds; the
 supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The pacer's own jobs:
 - keep the program on schedule (segment deadlines are absolute from the program start, so a slow
-  ramp or a turn-around shortens its segment instead of stretching the session);
+  ramp or a turn-around shortens its segment instead of stretching the session): a ramp still
+  running at its segment's deadline is abandoned where it got to and the next segment takes over
+  from there. Only the slow-down before a turn-around always runs to the floor, since the walker
+  may only turn at the floor; a turn-around longer than its whole segment overruns by that much;
 - hold a heart-rate zone when the segment has one and heart rate is reported, by small, slow
   steps inside the segment's speed range;
 - bridge every direction change with a turn-around. FTMS has no direction: the walker turns
@@ -139,13 +142,13 @@ class Pacer:
         target = segment.start_mph
         if segment.incline_pct is not None:
             await self._supervisor.set_incline(segment.incline_pct)
-        deadline += await self._set_target(target, direction)
+        deadline += await self._set_target(target, direction, deadline)
         step = segment.ramp_step_mph or 0.1
         next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
         while (remaining := deadline - self._now()) > 0:
             await asyncio.sleep(min(PAUSE_CHECK_INTERVAL_S, remaining))
             if self._supervisor.paused:
-                deadline += await self._set_target(target, direction)
+                deadline += await self._set_target(target, direction, deadline)
             if not segment.has_hr_zone or self._now() < next_zone_check:
                 continue
             next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
@@ -156,19 +159,26 @@ class Pacer:
             if adjusted != target:
                 target = adjusted
                 self.progress = SegmentProgress(index, segment, self._started(), deadline, target)
-                deadline += await self._set_target(target, direction)
+                deadline += await self._set_target(target, direction, deadline)
         return deadline
 
     def _started(self) -> float:
         return self.progress.started_t if self.progress is not None else self._now()
 
-    async def _set_target(self, mph: float, direction: Direction) -> float:
+    async def _set_target(
+        self, mph: float, direction: Direction, deadline: float | None = None
+    ) -> float:
         """Ask for `mph`; while someone has paused the belt, wait for the walker to resume it.
-        Returns the seconds spent paused, by which the program's schedule moves back."""
+        With a `deadline` (session time, moved back by the time spent paused) the ramp ends
+        there even if `mph` is not reached yet. Returns the seconds spent paused, by which the
+        program's schedule moves back."""
         paused_for = 0.0
         while True:
             try:
-                await self._supervisor.set_target(mph, direction)
+                if deadline is None:
+                    await self._supervisor.set_target(mph, direction)
+                else:
+                    await self._ramp_until(mph, direction, deadline + paused_for)
                 return paused_for
             except BeltPaused:
                 started = self._now()
@@ -176,3 +186,16 @@ class Pacer:
                 while self._supervisor.paused and not self._supervisor.latched:  # noqa: ASYNC110
                     await asyncio.sleep(PAUSE_CHECK_INTERVAL_S)
                 paused_for += self._now() - started
+
+    async def _ramp_until(self, mph: float, direction: Direction, deadline: float) -> None:
+        """Ramp towards `mph` until `deadline`. Cancelling `Supervisor.set_target` is safe: it
+        holds its move lock only inside `async with`, sets the commanded speed before each write
+        (so its overspeed and stop checks never trust a speed that was not asked for), and a
+        Stop goes out on its own path, never behind a ramp."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + deadline - self._now()) as budget:
+                await self._supervisor.set_target(mph, direction)
+        except TimeoutError:
+            if not budget.expired():  # a control-point timeout is the supervisor's business
+                raise

@@ -3,14 +3,15 @@
 `prepare` checks every input (flags, config, plan, simulator profile and faults) before anything
 connects, so bad input exits 2 with nothing moved. `run_session` then opens the treadmill (or the
 simulator), attaches the outside controls (control socket, MQTT, live view) and drives the engine;
-`run` does all of it on the right event loop (the virtual clock for `--sim`) and returns the exit
-code of SPEC.md. The simulator package is imported only here, and only for `--sim`.
+`run_to_result` does all of it on the right event loop (the virtual clock for `--sim`); its
+`exit_code` is the one of SPEC.md. The simulator package is imported only here, only for `--sim`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -332,10 +333,33 @@ def _confirmation(options: RunOptions) -> Confirm:
         print(plan_text, file=sys.stderr)
         print("Press Enter to start the belt (Ctrl-C to cancel) ", end="", file=sys.stderr)
         sys.stderr.flush()
-        line: str = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        return line != ""  # EOF is not a confirmation
+        return await enter_pressed()
 
     return read_enter
+
+
+async def enter_pressed() -> bool:
+    """Wait for a line on stdin; False at end of input (EOF is not a confirmation).
+
+    Read through the event loop, not a worker thread: a thread blocked in `readline` can't be
+    interrupted, so Ctrl-C at the prompt would leave `asyncio.run` waiting for it forever."""
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+    answer: asyncio.Future[bool] = loop.create_future()
+
+    def on_readable() -> None:
+        data = os.read(fd, 4096)
+        if not answer.done() and (not data or b"\n" in data):
+            answer.set_result(bool(data))
+
+    try:
+        loop.add_reader(fd, on_readable)
+    except PermissionError:  # a regular file (epoll refuses it) never blocks: read it at once
+        return sys.stdin.readline() != ""
+    try:
+        return await answer
+    finally:
+        loop.remove_reader(fd)
 
 
 def run_to_result(options: RunOptions) -> SessionResult:
@@ -346,12 +370,3 @@ def run_to_result(options: RunOptions) -> SessionResult:
 
         return run_virtual(run_prepared(prepared), time_scale=prepared.time_scale)
     return asyncio.run(run_prepared(prepared))
-
-
-def run(options: RunOptions) -> int:
-    """`retrotread run`: the exit code of SPEC.md; foreseeable errors print one line."""
-    try:
-        return run_to_result(options).exit_code
-    except RetrotreadError as err:
-        print(f"retrotread: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return err.exit_code
