@@ -23,13 +23,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from retrotread.errors import InputError
 from retrotread.paths import configs_dir
+from retrotread.safety.limits import DEFAULT_FORWARD_MAX_MPH, HARD_CEILING_MPH, HARD_FLOOR_MPH
 from retrotread.validation import Location, field_error, in_range, one_line
 
-BAND_MIN_MPH = 0.5
-BAND_MAX_MPH = 3.0
-# Forward segments are walking between backward bouts (the guide's intervals); 4 mph is a brisk
-# walk. Anything faster would be a run right before a turn-around, which the guide never suggests.
-FORWARD_LIMIT_MPH = 4.0
+# The hard limits live with the supervisor that enforces them; config and plans validate input
+# against the very same numbers.
+BAND_MIN_MPH = HARD_FLOOR_MPH
+BAND_MAX_MPH = HARD_CEILING_MPH
+FORWARD_LIMIT_MPH = DEFAULT_FORWARD_MAX_MPH
 
 ENV_PREFIX = "RETROTREAD_"
 ENV_DELIMITER = "__"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 KMH_PER_MPH = 1.609344  # exact, by definition of the international mile
+KMH_PER_MPH_EXACT = Fraction("1.609344")  # for safety arithmetic, which must not drift
 
 
 def mph_to_kmh(mph: float) -> float:

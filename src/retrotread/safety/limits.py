@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from retrotread.errors import InputError
+from retrotread.units import KMH_PER_MPH_EXACT
 
-HARD_FLOOR_MPH = 0.5
+HARD_FLOOR_MPH = 0.5  # SPEC.md: the backward-walking band is 0.5 to 3.0 mph
 HARD_CEILING_MPH = 3.0
+# Forward segments are walking between backward bouts (the guide's intervals); 4 mph is a brisk
+# walk. Anything faster would be a run right before a turn-around, which the guide never suggests.
 DEFAULT_FORWARD_MAX_MPH = 4.0
 FINEST_INCREMENT_C = 1  # 0.01 km/h, FTMS resolution, used when a device reports no increment
 
-_KMH_PER_MPH = Fraction("1.609344")
+_KMH_PER_MPH = KMH_PER_MPH_EXACT
 # centi / 100 / 1.609344 = centi * _MPH_NUMERATOR / _MPH_DENOMINATOR, exactly.
 _MPH_NUMERATOR = 10_000
 _MPH_DENOMINATOR = 1_609_344

@@ -21,7 +21,6 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from fractions import Fraction
 from typing import Literal
 
 import structlog
@@ -60,7 +59,7 @@ from retrotread.treadmill import (
     Treadmill,
     TreadmillEvent,
 )
-from retrotread.units import kmh_to_mph
+from retrotread.units import KMH_PER_MPH_EXACT, kmh_to_mph
 
 log = structlog.get_logger(__name__)
 
@@ -103,9 +102,10 @@ def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = 
     lo, hi, inc = info.speed_range_kmh
     grid = SpeedGrid.from_range_kmh(lo, hi, inc)
     if speed_param_mph:
-        kmh_per_mph = Fraction("1.609344")
         grid = SpeedGrid(
-            math.ceil(grid.min_c * kmh_per_mph), math.floor(grid.max_c * kmh_per_mph), grid.inc_c
+            math.ceil(grid.min_c * KMH_PER_MPH_EXACT),
+            math.floor(grid.max_c * KMH_PER_MPH_EXACT),
+            grid.inc_c,
         )
     if min_speed_1kmh and grid.min_c < 100:
         grid = SpeedGrid(grid.ceil(100), max(grid.max_c, grid.ceil(100)), grid.inc_c)

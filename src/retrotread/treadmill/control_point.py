@@ -22,11 +22,12 @@ from retrotread import ftms
 from retrotread.ftms.uuids import CONTROL_POINT_UUID
 from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
 from retrotread.treadmill.quirks import Quirks
+from retrotread.units import KMH_PER_MPH_EXACT
 
 Writer = Callable[[str, bytes], Awaitable[None]]
 SpeedRange = Callable[[], tuple[float, float, float]]  # the device's own min, max, increment
 
-_KMH_PER_MPH = Fraction("1.609344")
+_KMH_PER_MPH = KMH_PER_MPH_EXACT
 
 # With the ack_by_machine_status quirk, the Fitness Machine Status that acknowledges each request.
 _STATUS_ACK: dict[int, ftms.MachineStatusOpCode] = {
