@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from retrotread.cli.live import LiveState, render
-from retrotread.session.events import SegmentEvent, TelemetryEvent
+from retrotread.session.events import SegmentEvent, StoppedEvent, TelemetryEvent
 
 
 def _screen(state: LiveState) -> list[str]:
@@ -32,3 +32,16 @@ def test_the_panel_shows_segment_progress_and_the_stop_keys_on_their_own_lines()
     assert any(line.startswith("segment") and "2. short steps (backward)" in line for line in lines)
     assert any(line.startswith("segment left") and line.endswith("00:40") for line in lines)
     assert any(line.startswith("belt / target") and "0.68 mph / 0.70 mph" in line for line in lines)
+
+
+def test_after_a_stop_the_panel_shows_no_target() -> None:
+    state = LiveState()
+    state.fold(
+        SegmentEvent(
+            t=0.0, index=0, name="a", direction="backward", target_mph=0.8, duration_s=60.0
+        )
+    )
+    state.fold(StoppedEvent(t=5.0, reason="estop", belt_mph=0.0, source="keyboard"))
+    lines = _screen(state)
+    assert any(line.startswith("belt / target") and line.endswith("- / -") for line in lines)
+    assert "stopped: estop (belt 0.00 mph)" in lines

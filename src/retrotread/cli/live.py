@@ -71,7 +71,10 @@ class LiveState:
                 self.target_mph = event.mph
             case TelemetryEvent():
                 self.telemetry = event
-            case PromptEvent() | SafetyEvent() | StoppedEvent():
+            case StoppedEvent():
+                self.target_mph = None  # nothing is asked of the belt any more
+                self._note(describe(event))
+            case PromptEvent() | SafetyEvent():
                 self._note(describe(event))
             case SummaryEvent():
                 self.final = describe(event)
