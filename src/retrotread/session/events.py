@@ -7,7 +7,9 @@ Events are immutable values; `t` is seconds since session start on the event loo
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -25,7 +27,17 @@ class _Event(BaseModel):
     t: float
 
     def to_json(self) -> str:
+        return self.json_line
+
+    @cached_property
+    def json_line(self) -> str:
+        """Serialised once per event, however many sinks (journal, --json, MQTT) write it."""
         return self.model_dump_json(exclude_none=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("json_line", None)  # the copy's fields may differ: serialise anew
+        return copy
 
 
 class ConnectedEvent(_Event):

@@ -18,7 +18,6 @@ from pydantic import ValidationError
 
 from retrotread.errors import InputError
 from retrotread.session.events import Event, StoppedEvent, SummaryEvent, parse_event
-from retrotread.session.output import event_json
 
 SESSIONS_SUBDIR = "sessions"
 JOURNAL_SUFFIX = ".jsonl"
@@ -54,7 +53,7 @@ class JournalWriter:
     def write(self, event: Event) -> None:
         if self._file.closed:
             return
-        self._file.write(event_json(event) + "\n")
+        self._file.write(event.to_json() + "\n")
         self._file.flush()
         if isinstance(event, StoppedEvent | SummaryEvent):
             os.fsync(self._file.fileno())

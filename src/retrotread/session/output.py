@@ -24,23 +24,6 @@ from retrotread.session.events import (
 
 EventSink = Callable[[Event], None]
 
-# The last event serialised and its text. Every sink of a session gets the same event object in
-# turn (journal, --json, MQTT), so one entry is enough for all of them to share one
-# serialisation. Events are immutable, and the entry holds the event, so `is` cannot be fooled
-# by a reused id.
-_last_serialised: tuple[object, str] = (None, "")
-
-
-def event_json(event: Event) -> str:
-    """`event.to_json()`, worked out once per event however many sinks write it."""
-    global _last_serialised
-    last_event, text = _last_serialised
-    if last_event is not event:
-        text = event.to_json()
-        _last_serialised = (event, text)
-    return text
-
-
 class JsonLinesSink:
     """One JSON object per line, flushed per event so a pipe reader sees it at once."""
 
@@ -48,7 +31,7 @@ class JsonLinesSink:
         self._stream = stream
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(event_json(event) + "\n")
+        self._stream.write(event.to_json() + "\n")
         self._stream.flush()
 
 
