@@ -8,7 +8,6 @@ the control point itself; it reports the Supervisor's StopAck, completed from it
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from retrotread.config import Settings, load_settings
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.control import StopAck
 from retrotread.session.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
+from retrotread.target import load_sim_profile, run_on_target
 from retrotread.treadmill import Quirks, Treadmill
 
 STOP_ATTEMPTS = 2
@@ -100,19 +100,21 @@ async def stop_treadmill(
 
 
 def stop_device(
-    target: str | None, *, sim: bool, sim_profile: str, config_file: Path | None
+    target: str | None, *, sim: bool, sim_profile: str | None, config_file: Path | None
 ) -> DeviceStopResult:
-    """The CLI's entry: a real device by address/name, or (with `sim`) an in-process simulator."""
+    """The CLI's entry: a real device by address/name, or (with `sim`) an in-process simulator
+    (`sim_profile`, else the configured one; InputError (exit 2) for a bad one)."""
     settings = load_settings(config_file)
     if not sim:
         assert target is not None
-        return asyncio.run(stop_treadmill(target, settings))
+        return run_on_target(stop_treadmill(target, settings), sim=False)
 
-    from simulators.clock import run_virtual
     from simulators.harness import open_simulator
 
+    profile = load_sim_profile(sim_profile or settings.sim.profile)
+
     async def on_simulator() -> DeviceStopResult:
-        async with open_simulator(sim_profile) as simulator:
+        async with open_simulator(profile) as simulator:
             return await stop_treadmill(
                 target or simulator.address,
                 settings,
@@ -120,4 +122,4 @@ def stop_device(
                 client_backend=simulator.client_backend,
             )
 
-    return run_virtual(on_simulator())
+    return run_on_target(on_simulator(), sim=True)

@@ -24,11 +24,12 @@ Say = Callable[[str, bool], None]
 @dataclass(frozen=True)
 class StopRequest:
     """Where to send the stop: `device` / `sim` for a direct FTMS Stop, `mqtt` for the broker
-    (`target_id` one treadmill, `all_` every one, else the configured id)."""
+    (`target_id` one treadmill, `all_` every one, else the configured id); `sim_profile` None is
+    the configured one."""
 
     device: str | None = None
     sim: bool = False
-    sim_profile: str = "generic"
+    sim_profile: str | None = None
     mqtt: bool = False
     target_id: str | None = None
     all_: bool = False
@@ -78,15 +79,12 @@ def stop_everywhere(request: StopRequest, say: Say) -> int:
 def _stop_device(request: StopRequest, say: Say) -> bool:
     from retrotread.direct_stop import stop_device
 
-    try:
-        result = stop_device(
-            request.device,
-            sim=request.sim,
-            sim_profile=request.sim_profile,
-            config_file=request.config_file,
-        )
-    except ValueError as err:  # an unknown simulator profile
-        raise InputError(str(err)) from None
+    result = stop_device(
+        request.device,
+        sim=request.sim,
+        sim_profile=request.sim_profile,
+        config_file=request.config_file,
+    )
     belt = belt_phrase(result.belt_mph)
     if result.acknowledged:
         say(

@@ -37,8 +37,11 @@ def stop(
         bool, typer.Option("--sim", help="Stop a simulated treadmill directly (in-process).")
     ] = False,
     sim_profile: Annotated[
-        str, typer.Option("--sim-profile", help="Simulator profile for --sim.")
-    ] = "generic",
+        str | None,
+        typer.Option(
+            "--sim-profile", help="Simulator profile for --sim (default: config [sim] profile)."
+        ),
+    ] = None,
     mqtt: Annotated[
         bool, typer.Option("--mqtt", help="Publish a stop to the configured MQTT broker.")
     ] = False,

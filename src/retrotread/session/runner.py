@@ -4,7 +4,8 @@
 connects, so bad input exits 2 with nothing moved. `run_session` then opens the treadmill (or the
 simulator), attaches the outside controls (control socket, MQTT, live view) and drives the engine;
 `run_to_result` does all of it on the right event loop (the virtual clock for `--sim`); its
-`exit_code` is the one of SPEC.md. The simulator package is imported only here, only for `--sim`.
+`exit_code` is the one of SPEC.md. The simulator package is imported only for `--sim`; choosing
+the target (device or simulator) and its loop is `retrotread.target`'s.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from retrotread.session.journal import JournalWriter, new_session_id
 from retrotread.session.output import EventSink, JsonLinesSink
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
 from retrotread.session.programs import DEFAULT_PROGRAM, load_program
+from retrotread.target import check_target, load_sim_profile, run_on_target
 from retrotread.treadmill import Quirks, Treadmill
 
 if TYPE_CHECKING:
@@ -52,11 +54,6 @@ EXIT_STOPPED = 3
 EXIT_NO_CONNECTION = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
-
-NO_TARGET_MESSAGE = (
-    "no treadmill given: pass --device ADDR_OR_NAME (find one with `retrotread scan`) "
-    "or --sim to walk on the simulator"
-)
 
 
 @dataclass(frozen=True)
@@ -112,10 +109,7 @@ class SessionResult:
 
 def prepare(options: RunOptions) -> PreparedRun:
     """Validate every input; InputError (exit 2) with one line naming the field."""
-    if options.device is None and not options.sim:
-        raise InputError(NO_TARGET_MESSAGE)
-    if options.device is not None and options.sim:
-        raise InputError("--device and --sim exclude each other: pick one")
+    check_target(options.device, options.sim)
     if not options.sim:
         for flag, given in (
             ("--time-scale", options.time_scale is not None),
@@ -161,13 +155,8 @@ def _load_simulation(
     options: RunOptions, settings: Settings
 ) -> tuple[Profile, tuple[FaultSpec, ...]]:
     from simulators.faults import parse_fault
-    from simulators.profiles import load_profile
 
-    name = options.sim_profile or settings.sim.profile
-    try:
-        profile = load_profile(name)
-    except ValueError as err:
-        raise InputError(f"--sim-profile = {name}: {err}") from None
+    profile = load_sim_profile(options.sim_profile or settings.sim.profile)
     faults = []
     for spec in options.sim_faults:
         try:
@@ -365,8 +354,4 @@ async def enter_pressed() -> bool:
 def run_to_result(options: RunOptions) -> SessionResult:
     """Validate, then run the session on the right loop: the virtual clock for --sim."""
     prepared = prepare(options)
-    if options.sim:
-        from simulators.clock import run_virtual
-
-        return run_virtual(run_prepared(prepared), time_scale=prepared.time_scale)
-    return asyncio.run(run_prepared(prepared))
+    return run_on_target(run_prepared(prepared), sim=options.sim, time_scale=prepared.time_scale)

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
+from retrotread.config import load_settings
+from retrotread.target import check_target, load_sim_profile, run_on_target
 from retrotread.treadmill.client import DeviceInfo, Treadmill
+
+if TYPE_CHECKING:
+    from simulators.profiles import Profile
+
+
+def info_for_target(
+    device: str | None, *, sim: bool, sim_profile: str | None, config_file: Path | None
+) -> DeviceInfo:
+    """`retrotread info` as a library call: the device (found within the configured connect
+    timeout) or the simulator (`sim_profile`, else the configured one). InputError (exit 2) for
+    bad flags, config or profile, ConnectError (exit 4) when the device can't be reached."""
+    check_target(device, sim)
+    settings = load_settings(config_file)
+    if sim:
+        profile = load_sim_profile(sim_profile or settings.sim.profile)
+        return run_on_target(read_sim_device_info(profile), sim=True)
+    assert device is not None
+    timeout = settings.device.connect_timeout_s
+    return run_on_target(read_device_info(device, scan_timeout=timeout), sim=False)
 
 
 async def read_device_info(
@@ -29,10 +53,10 @@ async def read_device_info(
         await treadmill.disconnect()
 
 
-async def read_sim_device_info(profile: str = "generic") -> DeviceInfo:
+async def read_sim_device_info(profile: str | Profile = "generic") -> DeviceInfo:
     """The same, through bleak, against a simulated treadmill (run it on the virtual clock).
 
-    ValueError for an unknown profile (the message lists the valid names)."""
+    ValueError for an unknown profile name (the message lists the valid names)."""
     from simulators.harness import open_simulator
 
     async with open_simulator(profile) as sim:
