@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from simulators.radio import VirtualRadio
 from simulators.treadmill import SimTreadmill
 
 DEFAULT_ADDRESS = "F0:52:54:52:44:01"  # random static (two top bits set)
+_ADDRESS_FORM = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 STATUS_INTERVAL_S = 5.0
 
 
@@ -122,6 +124,17 @@ async def _report_until_stopped(treadmill: SimTreadmill) -> None:
             await asyncio.wait_for(stopped.wait(), STATUS_INTERVAL_S)
 
 
+def check_address(address: str) -> None:
+    """A random static address, as the peripheral advertises with one: six hex bytes, the first
+    with its two top bits set. ValueError with one line naming the flag and the form otherwise
+    (Bumble's own parse error would surface as a traceback from inside the event loop)."""
+    if not _ADDRESS_FORM.fullmatch(address) or int(address[:2], 16) < 0xC0:
+        raise ValueError(
+            f"--address {address!r}: expected a random static address, six hex bytes with the"
+            f" first one C0 to FF, e.g. {DEFAULT_ADDRESS}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -129,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults = [parse_fault(spec) for spec in args.fault]
         if args.name is not None and len(args.name.encode()) > 15:
             raise ValueError(f"name {args.name!r} is longer than 15 bytes (31-byte advertisement)")
+        check_address(args.address)
     except ValueError as error:
         print(f"simulators: error: {error}", file=sys.stderr)
         return 2

@@ -1,16 +1,25 @@
 """An asyncio event loop whose clock is virtual, so a 20-minute session simulates in a blink.
 
 Scaling the real clock distorts results (computation eats virtual time: at x1000 a fifth of the
-1 Hz notifications went missing). This loop instead keeps time still while work is ready and,
-when nothing is ready, *jumps* to the next timer. Real I/O is still polled (timeout 0) before
-every jump, and the loop blocks on I/O only when no timer is pending at all. While callbacks
-are ready back to back, real I/O is polled at most once per real millisecond (a system call on
-every pass cost ~10 % of a simulated session).
+1 Hz notifications went missing). As fast as possible (no time scale), this loop instead keeps
+time still while work is ready and, when nothing is ready, *jumps* to the next timer. Real I/O
+is still polled (timeout 0) before every jump, and the loop blocks on I/O only when no timer is
+pending at all. While callbacks are ready back to back, real I/O is polled at most once per real
+millisecond (a system call on every pass cost ~10 % of a simulated session).
 
 With ``time_scale=X`` each jump of ``d`` virtual seconds first waits up to ``d / X`` real seconds
 for I/O, so other processes (``retrotread stop`` over the control socket, an MQTT broker) can
 reach a session that runs X times faster than real time. I/O arriving during that wait is handled
 at the proportional virtual time.
+
+At a time scale, processing costs virtual time too: the real time the loop spends running
+callbacks (between two polls) moves the clock on by that much, times ``min(X, 1)``, but never past
+the next timer, which still fires at its exact virtual time. So at ``--time-scale 1`` virtual time
+is wall time even when the loop is busy (a flood of socket traffic no longer slows the simulated
+belt down), and a slow motion run (X < 1) stays X times wall time. Above 1, processing counts at
+its real duration rather than X times it: only waiting is compressed. Counting it X-fold would
+turn a millisecond of work at ``--time-scale 100000`` into 100 virtual seconds, so every message
+still crossing the virtual radio would arrive after the watchdogs waiting for it.
 
 Threads started with ``run_in_executor`` (``getaddrinfo`` among them) do not run on virtual time:
 while one is pending the loop waits for it in real time instead of jumping past it, so a virtual
@@ -45,8 +54,35 @@ class _VirtualTimeSelector(selectors.DefaultSelector):
         super().__init__()
         self._clock = clock
         self._last_poll = time.monotonic()
+        self._busy_since = time.monotonic()
+
+    def start_counting(self) -> None:
+        """Processing is counted from now on (the loop starts running; time before is not its)."""
+        self._busy_since = time.monotonic()
 
     def select(self, timeout: float | None = None) -> _Events:
+        if self._clock.time_scale is not None:
+            timeout = self._count_processing(timeout)
+        try:
+            return self._select(timeout)
+        finally:
+            self._busy_since = time.monotonic()
+
+    def _count_processing(self, timeout: float | None) -> float | None:
+        """Move the clock on by the real time spent since the last poll (see the module
+        docstring), never past the next timer; returns what is left of ``timeout``."""
+        clock = self._clock
+        assert clock.time_scale is not None
+        busy = (time.monotonic() - self._busy_since) * min(clock.time_scale, 1.0)
+        if timeout is not None and timeout > 0:
+            step = min(busy, timeout)
+            clock.advance(step)
+            return timeout - step
+        next_timer = clock.next_timer_in()
+        clock.advance(busy if next_timer is None else min(busy, next_timer))
+        return timeout
+
+    def _select(self, timeout: float | None) -> _Events:
         clock = self._clock
         if timeout is not None and timeout <= 0:
             # Callbacks are ready: skip the I/O poll (a system call per loop pass) unless a
@@ -95,7 +131,8 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self.time_scale = time_scale
         self.pending_executor_jobs = 0
         self._now = 0.0
-        super().__init__(selector=_VirtualTimeSelector(self))
+        self._virtual_selector = _VirtualTimeSelector(self)
+        super().__init__(selector=self._virtual_selector)
         if time_scale is not None and time_scale <= 0:
             self.close()
             raise ValueError(f"time_scale must be > 0, got {time_scale}")
@@ -107,6 +144,18 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         """Move virtual time forward (never backward)."""
         if seconds > 0:
             self._now += seconds
+
+    def next_timer_in(self) -> float | None:
+        """Virtual seconds until the earliest scheduled timer (0 when due), None without one."""
+        # asyncio keeps its timers in a heap on the loop; typeshed does not declare it.
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
+        if not scheduled:
+            return None
+        return max(0.0, scheduled[0].when() - self._now)
+
+    def run_forever(self) -> None:
+        self._virtual_selector.start_counting()
+        super().run_forever()
 
     def run_in_executor(  # type: ignore[override]
         self, executor: Executor | None, func: Callable[..., T], *args: Any

@@ -21,6 +21,9 @@ class FaultKind(StrEnum):
     REJECT = "reject"
     NO_INDICATION = "no-indication"
     HR = "hr"
+    # The machine withdraws control (its console took over): Fitness Machine Status 0xFF, and
+    # commands are refused control_not_permitted until the central requests control again.
+    CONTROL_LOST = "control-lost"
 
 
 class RejectTarget(StrEnum):
@@ -78,6 +81,7 @@ def _argument(spec: str, kind: FaultKind, text: str | None) -> float | RejectTar
         FaultKind.CONSOLE_STOP,
         FaultKind.STALL,
         FaultKind.NO_INDICATION,
+        FaultKind.CONTROL_LOST,
     ):
         if text:
             raise ValueError(f"fault {spec!r}: {kind} takes no argument")

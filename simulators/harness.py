@@ -8,14 +8,24 @@ own and closes it on exit. On exit the simulator's device leaves the radio, so i
 unknown there afterwards (BleakDeviceNotFoundError) and free for a new simulator. Must run
 inside a loop: the virtual clock of simulators.clock for tests and `--time-scale`, any loop
 otherwise.
+
+What reached the machine: `sim.control_log` lists every control-point write as a
+`ControlExchange` (in arrival order, refused writes included) with `session_t` (session seconds,
+the clock of the fault schedule), `request` (bytes), `op` (FTMS op name or None), `outcome`
+(`success`, another FTMS result name, `att_error_0xfe` / `att_error_0xfd`, or `no_answer`) and
+`belt_kmh` (the belt's real speed then). `sim.wire_log()` gives the same as the dicts that
+`open_simulator(wire_log=PATH)` writes to PATH, one JSON line each (`run --sim-wire-log`);
+`read_wire_log(PATH)` reads such a file back, also one cut off by a crash.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
@@ -23,7 +33,7 @@ from bleak.backends.scanner import BaseBleakScanner
 from simulators.faults import FaultSpec, parse_fault
 from simulators.profiles import Profile, load_profile
 from simulators.radio import VirtualRadio
-from simulators.treadmill import SimTreadmill
+from simulators.treadmill import ControlExchange, SimTreadmill, WireRecord
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,16 @@ class Simulator:
     def client_backend(self) -> type[BaseBleakClient]:
         return self.radio.client_backend
 
+    @property
+    def control_log(self) -> list[ControlExchange]:
+        """Every control-point write the machine received, in order (see the module docstring)."""
+        return self.treadmill.control_log
+
+    def wire_log(self) -> list[WireRecord]:
+        """The control log as the wire log's records: `t` (session s), `hex`, `op`, `result`,
+        `belt_kmh`; the same dicts `--sim-wire-log` writes as JSON lines."""
+        return [exchange.wire_record() for exchange in self.treadmill.control_log]
+
 
 @asynccontextmanager
 async def open_simulator(
@@ -52,17 +72,20 @@ async def open_simulator(
     radio: VirtualRadio | None = None,
     name: str | None = None,
     address: str | None = None,
+    wire_log: str | Path | None = None,
 ) -> AsyncIterator[Simulator]:
-    """Start a treadmill advertising on `radio` (or a new one); ValueError for bad input."""
+    """Start a treadmill advertising on `radio` (or a new one); ValueError for bad input,
+    including a `wire_log` file that cannot be created (it is truncated when it exists)."""
     loaded = profile if isinstance(profile, Profile) else load_profile(profile)
     specs = [parse_fault(fault) if isinstance(fault, str) else fault for fault in faults]
     async with AsyncExitStack() as stack:
+        log_file = None if wire_log is None else stack.enter_context(_open_wire_log(wire_log))
         if radio is None:
             radio = await stack.enter_async_context(VirtualRadio())
         device = await radio.add_peripheral(name or loaded.advertised_name, address)
         address_text = str(device.random_address).upper()
         radio.set_rssi(address_text, loaded.signal_dbm)
-        treadmill = SimTreadmill(device, loaded, specs)
+        treadmill = SimTreadmill(device, loaded, specs, wire_log=log_file)
         await treadmill.start()
         stack.push_async_callback(radio.remove_peripheral, address_text)
         stack.push_async_callback(_shut_down, treadmill)
@@ -73,6 +96,21 @@ async def open_simulator(
             treadmill=treadmill,
             profile=loaded,
         )
+
+
+def _open_wire_log(path: str | Path) -> IO[str]:
+    """Truncate or create the wire log, line-buffered (the treadmill also flushes per line)."""
+    try:
+        return open(path, "w", encoding="utf-8", buffering=1)
+    except OSError as error:
+        raise ValueError(f"wire log {str(path)!r}: {error.strerror or error}") from None
+
+
+def read_wire_log(path: str | Path) -> list[WireRecord]:
+    """The records of a wire log file, in the order the writes arrived. A last line without its
+    newline (the process was killed mid-write) is left out; every complete line is kept."""
+    *complete, _unterminated = Path(path).read_text(encoding="utf-8").split("\n")
+    return [cast(WireRecord, json.loads(line)) for line in complete if line]
 
 
 async def _shut_down(treadmill: SimTreadmill) -> None:

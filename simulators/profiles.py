@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from retrotread.units import KMH_PER_MPH
+
 
 class Quirk(StrEnum):
     """Misbehaviours seen on real machines (DESIGN.md, "FTMS facts that bite")."""
@@ -44,14 +46,31 @@ class ControlOp(StrEnum):
     STOP_OR_PAUSE = "stop_or_pause"
 
 
+class GridSnap(StrEnum):
+    """How a machine's firmware puts a written speed onto its grid (SPEC "Units and limits").
+
+    FTMS gives a Supported Speed Range (minimum, maximum, increment) but does not say where the
+    grid starts, and real machines differ: some take the nearest multiple of the increment, some
+    count the increment up from the minimum. On a range whose minimum is not a multiple of the
+    increment (0.6 to 12 in 0.7 steps) the two grids differ.
+    """
+
+    MULTIPLE = "multiple"  # nearest k * increment
+    FROM_MINIMUM = "from_minimum"  # nearest minimum + k * increment
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SpeedRange(_Section):
+    """The Supported Speed Range, in the unit the machine reads its speed parameter in (km/h,
+    or mph on a `speed_param_mph` machine), and how a written speed is snapped onto it."""
+
     min_kmh: float = Field(ge=0)
     max_kmh: float = Field(gt=0, le=655.35)
     increment_kmh: float = Field(gt=0)
+    snap: GridSnap = GridSnap.MULTIPLE
 
     @model_validator(mode="after")
     def _ordered(self) -> SpeedRange:
@@ -80,6 +99,21 @@ class BeltSettings(_Section):
     incline_rate_pct_per_s: float = Field(default=0.5, gt=0)
 
 
+class ControlSettings(_Section):
+    """How the control point answers.
+
+    `one_procedure_at_a_time`: FTMS lets one control-point procedure run at a time; a write that
+    arrives while an earlier one has not yet been answered (its indication not yet sent) is
+    refused with ATT error 0xFE, "procedure already in progress", and not acted on. Off by default
+    because the simulator answers within one loop pass, which hides the window anyway.
+    `answer_delay_s`: how long the machine takes to answer a write (real machines take tens to
+    hundreds of milliseconds); with the rule above it is the window in which a second write fails.
+    """
+
+    one_procedure_at_a_time: bool = False
+    answer_delay_s: float = Field(default=0.0, ge=0, le=10)
+
+
 class Profile(_Section):
     name: str
     description: str = ""
@@ -87,6 +121,7 @@ class Profile(_Section):
     speed: SpeedRange
     incline: InclineRange | None = None
     belt: BeltSettings = BeltSettings()
+    control: ControlSettings = ControlSettings()
     data_interval_s: float = Field(default=1.0, gt=0)
     signal_dbm: int = Field(default=-50, le=0)
     drop_link_after_s: float | None = Field(default=None, gt=0)
@@ -101,6 +136,13 @@ class Profile(_Section):
 
     def has(self, quirk: Quirk) -> bool:
         return quirk in self.quirks
+
+    @property
+    def belt_max_kmh(self) -> float:
+        """The belt's real top speed in km/h: a `speed_param_mph` machine's range is in mph."""
+        if self.has(Quirk.SPEED_PARAM_MPH):
+            return self.speed.max_kmh * KMH_PER_MPH
+        return self.speed.max_kmh
 
 
 def profiles_dir() -> Path:

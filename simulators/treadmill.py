@@ -9,15 +9,21 @@ runs on the virtual clock in tests and on the real clock with a dongle.
 
 Faults are armed relative to the simulator's session clock, which starts when the first central
 connects (see simulators.faults). `inject()` fires one at once, for tests.
+
+Every control-point write is kept in `control_log` as a `ControlExchange`: what arrived, when, the
+belt speed then and how the machine answered. With a wire log (`--sim-wire-log`) each one is also
+written as a JSON line the moment it arrives, so what reached the machine can be checked against
+what the client meant to send, even after the process was killed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import IO, Any, Final, NoReturn, TypedDict
 
 from bumble import att
 from bumble.core import AdvertisingData
@@ -68,17 +74,18 @@ from retrotread.ftms.uuids import (
     TRAINING_STATUS_UUID,
     TREADMILL_DATA_UUID,
 )
+from retrotread.units import KMH_PER_MPH
 from simulators.belt import Belt, BeltDynamics
 from simulators.faults import DEFAULT_DISCONNECT_S, FaultKind, FaultSpec, RejectTarget
-from simulators.profiles import ControlOp, Profile, Quirk
+from simulators.profiles import ControlOp, GridSnap, Profile, Quirk
 from simulators.walker import Walker
 
 logger = logging.getLogger(__name__)
 
 ATT_CCCD_IMPROPERLY_CONFIGURED: Final = 0xFD
+ATT_PROCEDURE_ALREADY_IN_PROGRESS: Final = 0xFE
 ATT_INVALID_ATTRIBUTE_VALUE_LENGTH: Final = 0x0D
 FTMS_SERVICE_UUID16: Final = 0x1826
-MPH_TO_KMH: Final = 1.609344
 MIN_SPEED_QUIRK_KMH: Final = 1.0
 ZERO_PACKETS_PER_EVENT: Final = 2
 ADVERTISING_DATA_LIMIT: Final = 31
@@ -95,14 +102,40 @@ _REJECTABLE: Final = {
 }
 
 
+class WireRecord(TypedDict):
+    """One line of the wire log (`--sim-wire-log`), as JSON: see `ControlExchange.wire_record`."""
+
+    t: float
+    hex: str
+    op: str | None
+    result: str
+    belt_kmh: float
+
+
 @dataclass
 class ControlExchange:
-    """One control-point write and how the machine answered it (for tests and benchmarks)."""
+    """One control-point write as the machine received it, and how it answered.
+
+    - `t`: the loop's time when the write arrived (virtual seconds in tests); `session_t`: the
+      simulator's session seconds, counted from the first connection like the fault schedule.
+    - `request`: the bytes written; `opcode`: their first byte (None for an empty write).
+    - `belt_kmh`: the belt's real speed in km/h when the write arrived.
+    - `att_error`: the ATT error the write was refused with (0xFD indications off, 0xFE another
+      procedure in progress, 0x0D empty), or None when the write was taken.
+    - `result`: the FTMS result the machine decided on (set as the write arrives; None when the
+      write was refused or the machine does not answer at all, the `no-indication` fault).
+    - `response`: the indication's bytes once it was sent; `acknowledged_by_status`: on an
+      `ack_by_machine_status` machine, whether a status notification stood in for it.
+
+    `op` and `outcome` name the write and its answer the way the wire log does.
+    """
 
     t: float
     connection: int
     request: bytes
     opcode: int | None
+    session_t: float = 0.0
+    belt_kmh: float = 0.0
     att_error: int | None = None
     result: ResultCode | None = None
     response: bytes | None = None
@@ -111,6 +144,37 @@ class ControlExchange:
     @property
     def answered(self) -> bool:
         return self.response is not None or self.att_error is not None
+
+    @property
+    def op(self) -> str | None:
+        """The FTMS op code's snake_case name (as `retrotread decode control-point` prints it),
+        or None for an empty write or a first byte that is no FTMS op code."""
+        if self.opcode is None:
+            return None
+        try:
+            return OpCode(self.opcode).name
+        except ValueError:
+            return None
+
+    @property
+    def outcome(self) -> str:
+        """`success`, another FTMS result name, `att_error_0xfe` style for a refused write, or
+        `no_answer` when the machine took the write and never answered it."""
+        if self.att_error is not None:
+            return f"att_error_0x{self.att_error:02x}"
+        if self.result is None:
+            return "no_answer"
+        return self.result.name
+
+    def wire_record(self) -> WireRecord:
+        """The wire log's line for this write: session seconds, bytes, op, result, belt km/h."""
+        return {
+            "t": round(self.session_t, 6),
+            "hex": self.request.hex(),
+            "op": self.op,
+            "result": self.outcome,
+            "belt_kmh": round(self.belt_kmh, 4),
+        }
 
 
 def advertising_data(name: str) -> bytes:
@@ -138,9 +202,19 @@ def advertising_data(name: str) -> bytes:
 
 
 class SimTreadmill:
-    """An FTMS treadmill served by `device`; call `start()` once the device is powered on."""
+    """An FTMS treadmill served by `device`; call `start()` once the device is powered on.
 
-    def __init__(self, device: Device, profile: Profile, faults: Iterable[FaultSpec] = ()) -> None:
+    `wire_log`, when given, receives one JSON line (`ControlExchange.wire_record`) per
+    control-point write, flushed at once; the caller owns and closes it.
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        profile: Profile,
+        faults: Iterable[FaultSpec] = (),
+        wire_log: IO[str] | None = None,
+    ) -> None:
         self.device = device
         self.profile = profile
         self.belt = Belt(
@@ -150,7 +224,7 @@ class SimTreadmill:
                 stop_decel_kmh_per_s=profile.belt.stop_decel_kmh_per_s,
                 command_lag_s=profile.belt.command_lag_s,
                 incline_rate_pct_per_s=profile.belt.incline_rate_pct_per_s,
-                max_speed_kmh=profile.speed.max_kmh,
+                max_speed_kmh=profile.belt_max_kmh,
             )
         )
         self.walker = Walker()
@@ -171,6 +245,9 @@ class SimTreadmill:
         self.rejected: set[RejectTarget] = set()
         self.session_start: float | None = None
         self._controller: Connection | None = None
+        # The write whose answer has not gone out yet (FTMS runs one procedure at a time).
+        self._in_progress: ControlExchange | None = None
+        self._wire_log = wire_log
         self._connections: dict[int, Connection] = {}
         self._pending_faults: list[FaultSpec] = list(faults)
         self._down_until: float | None = None
@@ -267,6 +344,8 @@ class SimTreadmill:
                 self.indications_off = True
             case FaultKind.HR:
                 self.walker.heart_rate_override_bpm = round(_number(fault, 0.0))
+            case FaultKind.CONTROL_LOST:
+                self.withdraw_control()
 
     def press_safety_key(self) -> None:
         """The walker pulls the safety key: the belt brakes at once and cannot restart."""
@@ -275,6 +354,15 @@ class SimTreadmill:
         self.belt.halt()
         self._enter_stopped()
         self._broadcast_status(MachineStatus(MachineStatusOpCode.stopped_by_safety_key))
+
+    def withdraw_control(self) -> None:
+        """The machine takes control back (its console took over, a vendor timeout): it tells
+        the centrals with Fitness Machine Status 0xFF, and commands get control_not_permitted
+        until someone requests control again. Nothing to withdraw when nobody has control."""
+        if self._controller is None:
+            return
+        self._controller = None
+        self._broadcast_status(MachineStatus(MachineStatusOpCode.control_permission_lost))
 
     def replace_safety_key(self) -> None:
         self.safety_key_out = False
@@ -445,25 +533,56 @@ class SimTreadmill:
         return bool(cccd[0] & 0x02)
 
     def _on_control_point_write(self, connection: Connection, value: bytes) -> None:
-        """Bumble calls this inside the write; the answer is sent once the write has returned."""
+        """Bumble calls this inside the write; the answer is sent once the write has returned.
+
+        An ATT error raised here is Bumble's error response to the write. Whatever happens, the
+        write is logged (and goes to the wire log) before this returns or raises.
+        """
         self._sync()
+        now = self._now()
         exchange = ControlExchange(
-            t=self._now(),
+            t=now,
             connection=connection.handle,
             request=bytes(value),
             opcode=value[0] if value else None,
+            session_t=now - self.session_start if self.session_start is not None else 0.0,
+            belt_kmh=self.belt.speed_kmh,
         )
         self.control_log.append(exchange)
+        try:
+            self._take_write(connection, exchange)
+        finally:
+            self._log_wire(exchange)
+
+    def _take_write(self, connection: Connection, exchange: ControlExchange) -> None:
         if not self._indications_enabled(connection):
-            exchange.att_error = ATT_CCCD_IMPROPERLY_CONFIGURED
-            raise att.ATT_Error(ATT_CCCD_IMPROPERLY_CONFIGURED, self.control_char.handle)
-        if not value:
-            exchange.att_error = ATT_INVALID_ATTRIBUTE_VALUE_LENGTH
-            raise att.ATT_Error(ATT_INVALID_ATTRIBUTE_VALUE_LENGTH, self.control_char.handle)
+            self._refuse_write(exchange, ATT_CCCD_IMPROPERLY_CONFIGURED)
+        if self._in_progress is not None and self.profile.control.one_procedure_at_a_time:
+            self._refuse_write(exchange, ATT_PROCEDURE_ALREADY_IN_PROGRESS)
+        if not exchange.request:
+            self._refuse_write(exchange, ATT_INVALID_ATTRIBUTE_VALUE_LENGTH)
         if self.indications_off:
             return
-        result, statuses = self._execute(connection, bytes(value))
+        result, statuses = self._execute(connection, exchange.request)
+        exchange.result = result
+        self._in_progress = exchange
         self._spawn(self._answer(connection, exchange, result, statuses))
+
+    def _refuse_write(self, exchange: ControlExchange, error: int) -> NoReturn:
+        exchange.att_error = error
+        raise att.ATT_Error(error, self.control_char.handle)
+
+    def _log_wire(self, exchange: ControlExchange) -> None:
+        """One JSON line per write, flushed at once, so a killed process keeps what it got. A
+        log that cannot be written is given up (once, with a warning): the machine runs on."""
+        if self._wire_log is None:
+            return
+        try:
+            self._wire_log.write(json.dumps(exchange.wire_record()) + "\n")
+            self._wire_log.flush()
+        except (OSError, ValueError) as error:  # disk full, file closed under us
+            logger.warning("simulator wire log stopped: %s", error)
+            self._wire_log = None
 
     def _execute(
         self, connection: Connection, value: bytes
@@ -520,7 +639,8 @@ class SimTreadmill:
             return ResultCode.invalid_parameter, []
         if self.profile.has(Quirk.START_BEFORE_SPEED) and not self.running:
             return ResultCode.success, []
-        kmh = _on_grid(kmh, speed.increment_kmh, speed.min_kmh, speed.max_kmh)
+        origin = speed.min_kmh if speed.snap is GridSnap.FROM_MINIMUM else 0.0
+        kmh = _on_grid(kmh, speed.increment_kmh, speed.min_kmh, speed.max_kmh, origin)
         self.target_speed_kmh = kmh
         if self.running and not self.paused:
             self.belt.command_speed(self._belt_speed_for(kmh))
@@ -531,10 +651,10 @@ class SimTreadmill:
         """The speed the motor runs for a commanded target (quirks change it)."""
         kmh = target_kmh
         if self.profile.has(Quirk.SPEED_PARAM_MPH):
-            kmh *= MPH_TO_KMH
+            kmh *= KMH_PER_MPH
         if self.profile.has(Quirk.MIN_SPEED_1KMH):
             kmh = max(kmh, MIN_SPEED_QUIRK_KMH)
-        return min(kmh, self.profile.speed.max_kmh)
+        return min(kmh, self.profile.belt_max_kmh)
 
     def _set_target_incline(self, pct: float) -> tuple[ResultCode, list[MachineStatus]]:
         incline = self.profile.incline
@@ -599,21 +719,31 @@ class SimTreadmill:
         result: ResultCode,
         statuses: list[MachineStatus],
     ) -> None:
-        """Runs after the write response went out: indication first, then the statuses."""
-        opcode = exchange.opcode or 0
-        if self.profile.has(Quirk.ACK_BY_MACHINE_STATUS):
-            exchange.result = result
-            exchange.acknowledged_by_status = bool(statuses)
-        else:
-            response = encode_response(ControlPointResponse(opcode, result))
-            exchange.result = result
-            exchange.response = response
-            try:
-                await self.device.indicate_subscriber(connection, self.control_char, response)
-            except Exception:  # the central left or never confirmed: nothing more to tell it
-                logger.debug("control point indication not delivered", exc_info=True)
-        for status in statuses:
-            self._broadcast_status(status)
+        """Runs after the write response went out (and the profile's answer delay): indication
+        first, then the statuses. The procedure ends as its answer goes out, so a write that
+        reacts to the indication is never refused as overlapping this one."""
+        try:
+            delay = self.profile.control.answer_delay_s
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._end_procedure(exchange)
+            if self.profile.has(Quirk.ACK_BY_MACHINE_STATUS):
+                exchange.acknowledged_by_status = bool(statuses)
+            else:
+                response = encode_response(ControlPointResponse(exchange.opcode or 0, result))
+                exchange.response = response
+                try:
+                    await self.device.indicate_subscriber(connection, self.control_char, response)
+                except Exception:  # the central left or never confirmed: nothing more to tell it
+                    logger.debug("control point indication not delivered", exc_info=True)
+            for status in statuses:
+                self._broadcast_status(status)
+        finally:
+            self._end_procedure(exchange)
+
+    def _end_procedure(self, exchange: ControlExchange) -> None:
+        if self._in_progress is exchange:
+            self._in_progress = None
 
     # ----------------------------------------------------------------- notifications
 
@@ -717,9 +847,11 @@ def _number(fault: FaultSpec, default: float) -> float:
     return float(fault.arg) if isinstance(fault.arg, int | float) else default
 
 
-def _on_grid(value: float, increment: float, low: float, high: float) -> float:
-    """Snap a commanded value to the machine's grid, as its firmware would, within its range."""
-    return min(high, max(low, round(round(value / increment) * increment, 2)))
+def _on_grid(value: float, increment: float, low: float, high: float, origin: float = 0.0) -> float:
+    """Snap a commanded value to the machine's grid, as its firmware would, within its range:
+    the nearest `origin + k * increment` (origin 0: multiples of the increment)."""
+    snapped = origin + round((value - origin) / increment) * increment
+    return min(high, max(low, round(snapped, 2)))
 
 
-__all__: list[str] = ["ControlExchange", "SimTreadmill", "advertising_data"]
+__all__: list[str] = ["ControlExchange", "SimTreadmill", "WireRecord", "advertising_data"]

@@ -248,6 +248,45 @@ def test_bad_or_truncated_input_exits_2(cli: RunScript, kind: str, hex_text: str
     assert result.out == ""
 
 
+@pytest.mark.parametrize(
+    ("kind", "hex_text", "words"),
+    [
+        ("machine-status", "07", "target_resistance_level_changed"),  # its 1-byte level missing
+        ("machine-status", "07 05 00", "target_resistance_level_changed"),  # one byte too many
+        ("machine-status", "04 00", "started_or_resumed_by_user"),  # carries no parameter
+        ("machine-status", "14", "spin_down_status"),
+        ("control-point", "80 08 01 00", "response parameter"),  # FTMS allows no tail here
+        ("control-point", "80 13 01 f4 01", "spin down target speeds"),  # half a speed pair
+        ("control-point", "80 13 04 f4 01 e8 03", "response parameter"),  # failed: no speeds
+        ("speed-range", "d0 07 32 00 01 00", "above the maximum"),  # reversed bounds
+        ("speed-range", "32 00 d0 07 00 00", "increment is 0"),
+        ("incline-range", "96 00 00 00 05 00", "above the maximum"),
+        ("incline-range", "00 00 96 00 00 00", "increment is 0"),
+    ],
+)
+def test_packets_ftms_does_not_allow_exit_2_naming_the_field(
+    cli: RunScript, kind: str, hex_text: str, words: str
+) -> None:
+    """Issue 9, defect 13: these decoded before (lenient lengths, nonsense ranges)."""
+    result = cli("decode", kind, hex_text)
+    assert result.code == 2
+    line = result.error_line()
+    assert line.startswith("retrotread: error:")
+    assert words in line
+    assert "at byte" in line
+    assert result.out == ""
+
+
+def test_a_spin_down_response_with_its_speeds_decodes(cli: RunScript) -> None:
+    assert decoded(cli, "control-point", "80 13 01 f4 01 e8 03") == {
+        "opcode": "response_code",
+        "request_opcode": "spin_down_control",
+        "result": "success",
+        "target_speed_low_kmh": 5.0,
+        "target_speed_high_kmh": 10.0,
+    }
+
+
 def test_the_console_script_decodes_with_spaces_or_colons(retrotread: RunScript) -> None:
     result = retrotread("decode", "speed-range", "32:00:d0:07:01:00")
     assert result.code == 0

@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from retrotread.ftms import (
+    SPIN_DOWN_RESPONSE_SIZE,
     ControlPointRequest,
     ControlPointResponse,
     FitnessMachineFeature,
@@ -25,6 +26,7 @@ from retrotread.ftms import (
     TrainingStatusCode,
     TreadmillData,
 )
+from retrotread.ftms.machine_status import PARAMETER_SIZES as STATUS_SIZES
 
 u8 = st.integers(0, 0xFE)
 u16 = st.integers(0, 0xFFFE)
@@ -88,8 +90,19 @@ def treadmill_data(draw: st.DrawFn) -> TreadmillData:
 
 
 feature = st.builds(FitnessMachineFeature, u32.map(MachineFeature), u32.map(TargetSetting))
-speed_range = st.builds(SpeedRange, hundredths(u16), hundredths(u16), hundredths(u16))
-incline_range = st.builds(InclineRange, tenths(s16), tenths(s16), tenths(u16))
+# Ranges that make sense (minimum <= maximum, increment >= 1 step): the only ones that decode.
+_ordered_u16 = st.tuples(u16, u16).map(sorted)
+_ordered_s16 = st.tuples(s16, s16).map(sorted)
+speed_range = st.builds(
+    lambda bounds, inc: SpeedRange(bounds[0] / 100, bounds[1] / 100, inc / 100),
+    _ordered_u16,
+    st.integers(1, 0xFFFE),
+)
+incline_range = st.builds(
+    lambda bounds, inc: InclineRange(bounds[0] / 10, bounds[1] / 10, inc / 10),
+    _ordered_s16,
+    st.integers(1, 0xFFFE),
+)
 service_data = st.builds(FtmsServiceData, st.booleans(), st.integers(0, 0xFFFF).map(MachineType))
 training_status = st.builds(
     TrainingStatus,
@@ -132,11 +145,17 @@ control_point_request = st.one_of(
     ),
 )
 
-control_point_response = st.builds(
-    ControlPointResponse,
-    st.integers(0, 0xFF).map(lambda n: OpCode(n) if n in OpCode._value2member_map_ else n),
-    st.sampled_from(ResultCode),
-    st.binary(max_size=4),
+control_point_response = st.one_of(
+    # Every response is exactly 3 bytes ...
+    st.builds(
+        ControlPointResponse,
+        st.integers(0, 0xFF).map(lambda n: OpCode(n) if n in OpCode._value2member_map_ else n),
+        st.sampled_from(ResultCode),
+    ),
+    # ... but a successful spin down, which may add its two target speeds.
+    st.binary(min_size=SPIN_DOWN_RESPONSE_SIZE, max_size=SPIN_DOWN_RESPONSE_SIZE).map(
+        lambda speeds: ControlPointResponse(OpCode.spin_down_control, ResultCode.success, speeds)
+    ),
 )
 
 _RAW_STATUS_OPS = [
@@ -174,5 +193,10 @@ machine_status = st.one_of(
             MachineStatusOpCode.target_incline_changed, target_inclination_pct=pct
         )
     ),
-    st.builds(MachineStatus, st.sampled_from(_RAW_STATUS_OPS), parameter=st.binary(max_size=8)),
+    # Every other op code with a parameter of exactly its FTMS size.
+    st.sampled_from(_RAW_STATUS_OPS).flatmap(
+        lambda op: st.binary(min_size=STATUS_SIZES[op], max_size=STATUS_SIZES[op]).map(
+            lambda parameter: MachineStatus(op, parameter=parameter)
+        )
+    ),
 )

@@ -92,10 +92,17 @@ def test_other_op_codes_keep_their_raw_parameter() -> None:
     assert request == ControlPointRequest(OpCode.set_target_power, parameter=b"\xc8\x00")
 
 
-def test_response_with_unknown_request_op_code_and_parameter() -> None:
-    response = decode_response(bytes.fromhex("80 42 02 aa"))
-    assert response == ControlPointResponse(0x42, ResultCode.op_code_not_supported, b"\xaa")
+def test_response_with_unknown_request_op_code() -> None:
+    response = decode_response(bytes.fromhex("80 42 02"))
+    assert response == ControlPointResponse(0x42, ResultCode.op_code_not_supported)
     assert not isinstance(response.request_opcode, OpCode)
+
+
+def test_response_tails_are_refused() -> None:
+    # Before issue 9 a tail was kept as a "parameter"; FTMS gives such a response none.
+    with pytest.raises(FtmsDecodeError) as caught:
+        decode_response(bytes.fromhex("80 42 02 aa"))
+    assert caught.value.offset == 3
 
 
 @pytest.mark.parametrize(

@@ -61,9 +61,18 @@ class MqttTestConfig:
 class Broker:
     """One mosquitto process; `start()` can be called again after `stop()` / `kill()`."""
 
-    def __init__(self, workdir: Path, executable: str, *, tcp_nodelay: bool = False) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        executable: str,
+        *,
+        tcp_nodelay: bool = False,
+        max_queued_messages: int | None = None,
+    ) -> None:
         self.workdir = workdir
         self.executable = executable
+        # None: mosquitto's default (1000; beyond that it drops, QoS 0 included); 0: no limit.
+        self.max_queued_messages = max_queued_messages
         self.port = free_port()
         self.tls_port = free_port()
         self.ca_file = workdir / "ca.pem"
@@ -187,6 +196,8 @@ class Broker:
             f"certfile {work / 'server.pem'}",
             f"keyfile {work / 'server.key'}",
         ]
+        if self.max_queued_messages is not None:
+            lines.insert(0, f"max_queued_messages {self.max_queued_messages}")
         if self.tcp_nodelay:  # mosquitto's default is Nagle on: see benchmarks/mqtt.py
             lines.insert(0, "set_tcp_nodelay true")
         if os.geteuid() == 0:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import structlog
 
 from retrotread.mqtt import MqttBridge
 from retrotread.session.control import SessionState, SessionStatus
+from retrotread.session.events import TelemetryEvent
 from tests.mqtt.broker import Broker
 from tests.mqtt.conftest import client_for, payload_json
 from tests.mqtt.stub_session import StubSession
@@ -88,4 +90,31 @@ async def test_a_failing_status_never_reaches_the_engine(broker: Broker, tid: st
             break
         await coach.publish(f"retrotread/{tid}/command", b"stop", qos=1)
         await asyncio.wait_for(session.stopped.wait(), 5)
+    assert session.stop_sources == ["mqtt"]
+
+
+class _UnserialisableTelemetry(TelemetryEvent):
+    """A reading the bridge cannot turn into JSON: its listener raises inside its guard."""
+
+    def to_json(self) -> str:
+        raise ValueError("cannot serialise this reading")
+
+
+async def test_a_failing_listener_is_isolated_by_its_guard(broker: Broker, tid: str) -> None:
+    """Issue 9, defect 8: the guard logged with `event=...`, which structlog's own first parameter
+    (`event`) refuses with a TypeError, so the guard raised into the session's emit instead."""
+    session = StubSession()
+    bad = _UnserialisableTelemetry(t=1.0, speed_mph=1.0, speed_kmh=1.61)
+    with structlog.testing.capture_logs() as logged:
+        async with MqttBridge(broker.config(tid), session), client_for(broker) as coach:
+            session.emit(bad)  # must return normally: nothing reaches the engine
+            assert session.state is SessionState.running
+            session.tick(mph=1.5)  # and the bridge still works afterwards
+            await _wait_online(broker, tid)
+            await coach.publish(f"retrotread/{tid}/command", b"stop", qos=1)
+            await asyncio.wait_for(session.stopped.wait(), 5)
+    failures = [e for e in logged if e["event"] == "mqtt listener failed (ignored)"]
+    assert len(failures) == 1
+    assert failures[0]["event_name"] == "_UnserialisableTelemetry"
+    assert failures[0]["log_level"] == "error"
     assert session.stop_sources == ["mqtt"]

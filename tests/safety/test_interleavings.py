@@ -20,7 +20,6 @@ import itertools
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from retrotread import ftms
 from retrotread.config import SafetyConfig
 from retrotread.errors import RetrotreadError
 from retrotread.safety.supervisor import Supervisor
@@ -29,9 +28,15 @@ from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.support.wire import (
+    assert_params_inside,
+    event_param,
+    first_stop,
+    moving_writes_after_first_stop,
+    speed_params,
+)
 from tests.virtual_time import advance
 
-MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 FAULTS = ["console-stop", "safety-key", "overspeed:1.6", "disconnect:1", "hr:200", "reject:stop"]
 
 Op = tuple[float, int, str, float]  # (virtual s after the start, loop turns, kind, argument)
@@ -115,13 +120,14 @@ async def interleave(profile: str, schedule: list[Op]) -> None:
         grid = supervisor.grid
         for event in events:
             if isinstance(event, CommandEvent) and event.op == "set_speed" and event.kmh:
-                centi = round(event.kmh * 100)
-                assert (centi - grid.min_c) % grid.inc_c == 0
-                assert supervisor.band(directions[id(event)]).contains(centi)
+                band = supervisor.band(directions[id(event)])
+                assert band.contains(grid.setpoint(event_param(grid, event)))
         log = sim.treadmill.control_log
-        stops = [i for i, x in enumerate(log) if x.request == ftms.stop()]
-        assert stops
-        assert not any(x.opcode in MOVING_OPS for x in log[stops[0] :])
+        assert_params_inside(
+            grid, speed_params(log), supervisor.backward_band, supervisor.forward_band
+        )
+        assert first_stop(log) is not None
+        assert moving_writes_after_first_stop(log) == []
         assert [e for e in events if isinstance(e, StoppedEvent)]
         assert sim.treadmill.belt_speed_kmh == 0.0
 

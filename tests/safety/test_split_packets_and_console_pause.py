@@ -20,7 +20,7 @@ from retrotread.safety.supervisor import LatchedError
 from retrotread.session.events import Event, TelemetryEvent
 from simulators.faults import parse_fault
 from simulators.harness import Simulator
-from tests.safety.test_supervisor import MOVING_OPS, rig
+from tests.support.rig import MOVING_OPS, rig
 from tests.virtual_time import advance
 
 MPH = 1.609344

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -20,80 +17,13 @@ from retrotread.safety.supervisor import (
     BeltPaused,
     DirectionChangeError,
     LatchedError,
-    Supervisor,
 )
 from retrotread.session.control import SessionState
-from retrotread.session.events import CommandEvent, Event, SafetyEvent, StoppedEvent
-from retrotread.treadmill import ControlPointError, Quirks, Treadmill
+from retrotread.session.events import CommandEvent
+from retrotread.treadmill import ControlPointError
 from simulators.faults import parse_fault
-from simulators.harness import Simulator, open_simulator
-from simulators.profiles import Profile
+from tests.support.rig import MOVING_OPS, commanded_kmh, rig
 from tests.virtual_time import advance
-
-MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
-
-
-@dataclass
-class Rig:
-    sim: Simulator
-    treadmill: Treadmill
-    supervisor: Supervisor
-    events: list[Event] = field(default_factory=list)
-
-    def commands(self, op: str) -> list[CommandEvent]:
-        return [e for e in self.events if isinstance(e, CommandEvent) and e.op == op]
-
-    def safety(self) -> list[tuple[str, str]]:
-        return [(e.reason, e.action) for e in self.events if isinstance(e, SafetyEvent)]
-
-    def stopped(self) -> StoppedEvent:
-        (event,) = [e for e in self.events if isinstance(e, StoppedEvent)]
-        return event
-
-    def written(self, opcode: int) -> list[ftms.ControlPointRequest]:
-        return [
-            ftms.decode_request(x.request)
-            for x in self.sim.treadmill.control_log
-            if x.opcode == opcode
-        ]
-
-
-@asynccontextmanager
-async def rig(
-    profile: str | Profile = "generic",
-    faults: Sequence[str] = (),
-    safety: SafetyConfig | None = None,
-    max_speed_mph: float | None = None,
-    start: bool = True,
-) -> AsyncIterator[Rig]:
-    async with open_simulator(profile, faults) as sim:
-        treadmill = await Treadmill.connect(
-            sim.address,
-            quirks=Quirks.from_names(sim.profile.quirks),
-            scanner_backend=sim.scanner_backend,
-            client_backend=sim.client_backend,
-        )
-        supervisor = Supervisor(treadmill, safety or SafetyConfig(), max_speed_mph=max_speed_mph)
-        r = Rig(sim, treadmill, supervisor)
-        supervisor.add_listener(r.events.append)
-        try:
-            if start:
-                await supervisor.take_control()
-                await supervisor.start()
-            yield r
-        finally:
-            await supervisor.close()
-            await treadmill.disconnect()
-
-
-def commanded_kmh(r: Rig) -> list[tuple[float, float]]:
-    """(time, km/h) of every Set Target Speed the treadmill received."""
-    return [
-        (x.t, ftms.decode_request(x.request).target_speed_kmh or 0.0)
-        for x in r.sim.treadmill.control_log
-        if x.opcode == ftms.OpCode.set_target_speed
-    ]
-
 
 # -- start, ramp, band --------------------------------------------------------------------------
 
@@ -177,7 +107,7 @@ async def test_forward_has_its_own_ceiling_and_direction_changes_only_at_the_flo
 async def test_min_speed_quirk_raises_the_floor_to_one_kmh() -> None:
     async with rig("min-speed-1kmh") as r:
         assert commanded_kmh(r)[0][1] == 1.0
-        assert r.supervisor.backward_band.floor_c == 100
+        assert r.supervisor.backward_band.floor.param == 100
 
 
 @pytest.mark.parametrize("profile", ["start-before-speed", "start-toggles-pause", "ack-by-status"])

@@ -9,26 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.errors import RetrotreadError
-from retrotread.safety.limits import mph_to_centi
+from retrotread.errors import InputError, RetrotreadError
+from retrotread.safety.limits import mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.events import CommandEvent, Event, StoppedEvent
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.support.wire import (
+    assert_params_inside,
+    event_param,
+    first_stop,
+    moving_writes_after_first_stop,
+    speed_params,
+)
 from tests.virtual_time import advance
 
-PROFILES = ["generic", "coarse-grid", "min-speed-1kmh", "start-before-speed", "ack-by-status"]
+PROFILES = [
+    "generic",
+    "coarse-grid",
+    "min-speed-1kmh",
+    "start-before-speed",
+    "ack-by-status",
+    "offset-grid",  # a minimum off the increment's multiples
+    "mph-coarse",  # the parameter read as mph, on a grid that misses the floor
+    "laggy",  # a belt that takes its time to follow a command
+    "strict-procedure",  # one control-point procedure at a time (ATT 0xFE)
+]
 SIM_FAULTS = ["console-stop", "safety-key", "overspeed:1.6", "disconnect:2", "stall", "hr:200"]
-MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 
 operations = st.one_of(
     st.tuples(st.just("target"), st.floats(0.0, 5.0)),
@@ -52,7 +66,12 @@ async def scenario(
             scanner_backend=sim.scanner_backend,
             client_backend=sim.client_backend,
         )
-        supervisor = Supervisor(treadmill, safety, max_speed_mph=cap)
+        try:
+            supervisor = Supervisor(treadmill, safety, max_speed_mph=cap)
+        except InputError:  # the grid has no speed in this band: refused before anything moved
+            assert sim.treadmill.control_log == []
+            await treadmill.disconnect()
+            return
         events: list[Event] = []
         directions: dict[int, str] = {}  # id(command event) -> direction when it was written
 
@@ -88,36 +107,45 @@ async def scenario(
         await supervisor.close()
         await treadmill.disconnect()
 
-        step_c = Fraction(max(int(mph_to_centi(step)) // supervisor.grid.inc_c, 1))
-        step_c *= supervisor.grid.inc_c
+        grid = supervisor.grid
+        step_c = ramp_step_c(step)
         speeds = [e for e in events if isinstance(e, CommandEvent) and e.op == "set_speed"]
         for event in speeds:
-            assert event.kmh is not None
-            centi = round(event.kmh * 100)
+            setpoint = grid.setpoint(event_param(grid, event))
             if directions[id(event)] == "backward":
                 band = supervisor.backward_band
-                assert Fraction(centi) <= mph_to_centi(cap) <= mph_to_centi(3.0)
+                assert setpoint.high_c <= mph_to_centi(cap) <= mph_to_centi(3.0)
             else:
                 band = supervisor.forward_band
-                assert Fraction(centi) <= mph_to_centi(4.0)
-            assert band.floor_c <= centi <= band.ceiling_c
-            assert (centi - supervisor.grid.min_c) % supervisor.grid.inc_c == 0
+                assert setpoint.high_c <= mph_to_centi(4.0)
+            assert band.contains(setpoint)
         # While the belt runs (between a start/resume and the next pause or stop), every change
-        # is one ramp step, at most one per step interval.
+        # is one ramp step, at most max_step per step interval on average.
         commands = [e for e in events if isinstance(e, CommandEvent)]
         previous: CommandEvent | None = None
         for event in commands:
             if event.op in ("pause", "stop", "start"):
                 previous = None
             elif event.op == "set_speed" and event.kmh is not None:
-                if previous is not None and previous.kmh is not None:
-                    assert abs(round(event.kmh * 100) - round(previous.kmh * 100)) <= step_c
-                    assert event.t - previous.t >= interval - 1e-6
+                if previous is not None:
+                    before = grid.setpoint(event_param(grid, previous))
+                    after = grid.setpoint(event_param(grid, event))
+                    band = supervisor.band(directions[id(event)])
+                    highs = sorted(s.high_c for s in band.setpoints)
+                    low, high = sorted((before.high_c, after.high_c))
+                    assert abs(after.high_c - before.high_c) <= step_c or not [
+                        h for h in highs if low < h < high
+                    ]
+                    wait = step_wait_s(after.high_c - before.high_c, step_c, interval)
+                    assert event.t - previous.t >= wait - 1e-6
                 previous = event
 
         log = sim.treadmill.control_log
-        first_stop = next(i for i, x in enumerate(log) if x.request == ftms.stop())
-        assert not any(x.opcode in MOVING_OPS for x in log[first_stop:])
+        assert_params_inside(
+            grid, speed_params(log), supervisor.backward_band, supervisor.forward_band
+        )
+        assert first_stop(log) is not None
+        assert moving_writes_after_first_stop(log) == []
         assert [e for e in events if isinstance(e, StoppedEvent)]
         assert sim.treadmill.belt_speed_kmh == 0.0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retrotread.safety.limits import SpeedGrid, mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.session.events import (
     CommandEvent,
     Event,
@@ -20,14 +21,15 @@ from retrotread.session.events import (
     SummaryEvent,
 )
 from retrotread.session.journal import read_journal
-from tests.session.test_engine import control_writes, simulate
+from simulators.profiles import Profile, Quirk
+from tests.session.test_engine import simulate
+from tests.support.wire import event_param, moving_writes_after_first_stop, speed_params
 
 BAND = (0.5, 3.0)
 FORWARD_MAX = 4.0
 MAX_STEP = 0.1
 STEP_INTERVAL = 1.0
 EPS = 1e-6
-SET_SPEED, START, STOP = 0x02, 0x07, 0x08
 
 speeds = st.floats(0.5, 3.0).map(lambda v: round(v, 2))
 segments = st.fixed_dictionaries(
@@ -43,7 +45,9 @@ faults = st.one_of(
     st.floats(1.3, 2.0).map(lambda f: f"overspeed:{f:.2f}"),
     st.just("stall"),
     st.integers(1, 4).map(lambda s: f"disconnect:{s}"),
-    st.sampled_from(["reject:set-speed", "reject:start", "reject:request-control"]),
+    st.sampled_from(
+        ["reject:set-speed", "reject:start", "reject:request-control", "reject:stop"]
+    ),
     st.integers(60, 220).map(lambda b: f"hr:{b}"),
 )
 fault_schedules = st.lists(
@@ -62,6 +66,11 @@ profiles = st.sampled_from(
         "ack-by-status",
         "min-speed-1kmh",
         "stale-stop",
+        "offset-grid",
+        "offset-grid-multiples",
+        "mph-coarse",
+        "laggy",
+        "strict-procedure",
     ]
 )
 
@@ -104,38 +113,56 @@ def test_safety_properties_hold_for_any_plan_machine_and_faults(
         assert isinstance(run.events[-1], SummaryEvent)
         assert run.events[-2] is run.stopped
 
-        _check_band_and_ramps(run.events)
-
-        # Nothing starts or speeds up the belt once FTMS Stop was written.
         assert run.simulator is not None
-        writes = control_writes(run.simulator)
-        first_stop = next(
-            (i for i, w in enumerate(writes) if w[0] == STOP and w[1:2] == b"\x01"), None
-        )
-        if first_stop is not None:
-            assert not any(w[0] in (SET_SPEED, START) for w in writes[first_stop:])
+        grid = _grid(run.simulator.profile)
+        _check_band_and_ramps(run.events, grid)
 
-        # The belt stands still after the session, unless the schedule made the machine deaf: a
-        # dropped link takes control away, and a machine that then refuses Request Control
-        # refuses every Stop too. Then the session must say so (stop_unverified, exit 3).
+        # What reached the machine: every speed inside the band under both readings of its
+        # grid, and nothing that starts or speeds up the belt once FTMS Stop was written.
+        log = run.simulator.treadmill.control_log
+        ceiling = FORWARD_MAX if any(s["direction"] == "forward" for s in plan) else BAND[1]
+        for param in speed_params(log):
+            setpoint = grid.setpoint(param)
+            assert setpoint.low_c >= mph_to_centi(BAND[0]), setpoint
+            assert setpoint.high_c <= mph_to_centi(ceiling), setpoint
+        assert moving_writes_after_first_stop(log) == []
+
+        # A stop is verified only by an acknowledged Stop and a belt seen at 0: a belt still
+        # moving after the session was reported as such (stop_unverified, exit 3). It may move
+        # only where the schedule made every Stop fail: Stop refused, or a dropped link that
+        # takes control away from a machine that then refuses Request Control.
+        unverified = any(
+            isinstance(e, SafetyEvent) and e.reason == "stop_unverified" for e in run.events
+        )
+        if run.final_belt_kmh != 0:
+            assert run.exit_code == 3
+            assert unverified
         deaf = any(s.startswith("disconnect") for s in schedule) and any(
             s.startswith("reject") and s.endswith("request-control") for s in schedule
         )
-        if deaf and run.final_belt_kmh != 0:
-            assert run.exit_code == 3
-            assert any(
-                isinstance(e, SafetyEvent) and e.reason == "stop_unverified" for e in run.events
-            )
-        else:
+        if not deaf and not any(s.startswith("reject") and s.endswith(":stop") for s in schedule):
             assert run.final_belt_kmh == 0
 
 
-def _check_band_and_ramps(events: Sequence[Event]) -> None:
+def _grid(profile: Profile) -> SpeedGrid:
+    speed = profile.speed
+    return SpeedGrid.from_range(
+        speed.min_kmh,
+        speed.max_kmh,
+        speed.increment_kmh,
+        unit_is_mph=profile.has(Quirk.SPEED_PARAM_MPH),
+        min_belt_kmh=1.0 if profile.has(Quirk.MIN_SPEED_1KMH) else 0.0,
+    )
+
+
+def _check_band_and_ramps(events: Sequence[Event], grid: SpeedGrid) -> None:
     """Every set_speed inside the band of the direction the belt runs in (backward 0.5..3.0, the
-    direction switching only at the turn-around prompt), and every change at most one step per
-    interval; the floor after a pause (resume) is the only exception to the step rule."""
+    direction switching only at the turn-around prompt), and every change one ramp step (at most
+    max_step, or one grid point where the grid is coarser) at most max_step per interval on
+    average; the floor after a pause (resume) is the only exception to the step rule."""
     direction = None
     previous: CommandEvent | None = None
+    step_c = ramp_step_c(MAX_STEP)
     for event in events:
         if isinstance(event, SegmentEvent) and direction in (None, event.direction):
             direction = event.direction
@@ -148,10 +175,14 @@ def _check_band_and_ramps(events: Sequence[Event]) -> None:
             and event.op == "set_speed"
             and event.result == "success"
         ):
-            assert event.mph is not None
+            setpoint = grid.setpoint(event_param(grid, event))
             ceiling = BAND[1] if direction in (None, "backward") else FORWARD_MAX
-            assert BAND[0] - 0.02 <= event.mph <= ceiling + EPS, (direction, event)
-            if previous is not None and previous.mph is not None:
-                assert abs(event.mph - previous.mph) <= MAX_STEP + EPS, (previous, event)
-                assert event.t - previous.t >= STEP_INTERVAL - EPS, (previous, event)
+            assert mph_to_centi(BAND[0]) <= setpoint.low_c, (direction, event)
+            assert setpoint.high_c <= mph_to_centi(ceiling), (direction, event)
+            if previous is not None:
+                before = grid.setpoint(event_param(grid, previous))
+                change = setpoint.high_c - before.high_c
+                wait = step_wait_s(change, step_c, STEP_INTERVAL)
+                assert event.t - previous.t >= wait - EPS, (previous, event)
+                assert abs(change) <= max(step_c, grid.inc_u * grid.kmh_per_unit * 2)
             previous = event

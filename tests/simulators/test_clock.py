@@ -102,11 +102,14 @@ async def test_subprocess_output_is_read_when_no_timer_is_pending() -> None:
 
 def test_time_scale_waits_real_time_in_proportion() -> None:
     async def sleep_half_a_second() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         await advance(0.5)
-        return asyncio.get_running_loop().time()
+        return loop.time() - start
 
     started = time.monotonic()
-    assert run_virtual(sleep_half_a_second(), time_scale=50) == pytest.approx(0.5)
+    # The loop's own few microseconds of processing count too (at most their real duration).
+    assert run_virtual(sleep_half_a_second(), time_scale=50) == pytest.approx(0.5, abs=1e-3)
     assert time.monotonic() - started >= 0.5 / 50 * 0.9
 
 
@@ -129,6 +132,82 @@ def test_time_scale_lets_another_process_reach_the_session_mid_run() -> None:
 
     arrived = run_virtual(session(), time_scale=10)
     assert 0 < arrived < 600
+
+
+def _burn_cpu(seconds: float) -> float:
+    """Keep the loop busy (no sleeping) for at least `seconds` of real time; returns how long."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        pass
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 1000.0])
+def test_at_a_time_scale_processing_time_moves_the_virtual_clock(scale: float) -> None:
+    """Busy callbacks count: at x1 virtual time keeps up with the wall clock however busy the
+    loop is; in slow motion it counts scaled; above x1 at its real duration, not X-fold."""
+
+    async def busy() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        loop.call_later(3600, lambda: None)  # a far timer: processing must not jump to it
+        start = loop.time()
+        burnt = 0.0
+        for _ in range(4):
+            burnt += _burn_cpu(0.005)
+            await asyncio.sleep(0)  # back to the loop, which polls and counts the work
+        return loop.time() - start, burnt
+
+    advanced, burnt = run_virtual(busy(), time_scale=scale)
+
+    assert advanced >= burnt * min(scale, 1.0)
+    assert advanced < 3600.0  # not jumped to the far timer
+    if scale > 1:
+        assert advanced < burnt * scale / 2  # its real duration, not X times it
+
+
+def test_a_loop_that_is_never_idle_still_reaches_its_timers_at_time_scale_1() -> None:
+    """A flood of work (here a task that always has more) must not stop the clock: at x1 a
+    50 ms timer fires after about 50 ms of busy wall time, not never."""
+
+    async def flooded() -> tuple[bool, float]:
+        loop = asyncio.get_running_loop()
+        fired = asyncio.Event()
+        loop.call_later(0.05, fired.set)
+        give_up = time.monotonic() + 2.0  # a clock that stands still while busy never fires
+        while not fired.is_set() and time.monotonic() < give_up:
+            _burn_cpu(0.001)
+            await asyncio.sleep(0)
+        return fired.is_set(), loop.time()
+
+    fired, at = run_virtual(flooded(), time_scale=1.0)
+    assert fired
+    assert at == pytest.approx(0.05, abs=0.01)
+
+
+def test_processing_never_carries_the_clock_past_a_due_timer() -> None:
+    async def late() -> list[float]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        fired: list[float] = []
+        loop.call_later(0.002, lambda: fired.append(loop.time() - start))
+        _burn_cpu(0.02)  # ten times longer than the timer is away
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return fired
+
+    assert run_virtual(late(), time_scale=1.0) == pytest.approx([0.002], abs=1e-9)
+
+
+def test_time_before_the_loop_runs_is_not_processing() -> None:
+    async def now() -> float:
+        return asyncio.get_running_loop().time()
+
+    loop = new_virtual_loop(time_scale=1.0)
+    try:
+        _burn_cpu(0.02)  # e.g. a test's set-up between creating the loop and running it
+        assert loop.run_until_complete(now()) < 0.01
+    finally:
+        loop.close()
 
 
 def test_run_virtual_returns_result_and_closes_loop() -> None:

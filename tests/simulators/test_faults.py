@@ -23,14 +23,16 @@ from simulators.faults import FAULT_KINDS, FaultKind, FaultSpec, RejectTarget, p
         ("console-stop@1", FaultSpec(FaultKind.CONSOLE_STOP, 1.0, None)),
         ("stall@30", FaultSpec(FaultKind.STALL, 30.0, None)),
         ("no-indication@0", FaultSpec(FaultKind.NO_INDICATION, 0.0, None)),
+        ("control-lost@45", FaultSpec(FaultKind.CONTROL_LOST, 45.0, None)),
     ],
 )
 def test_valid_specs_parse(spec: str, expected: FaultSpec) -> None:
     assert parse_fault(spec) == expected
 
 
-def test_every_kind_of_the_spec_is_known() -> None:
+def test_every_kind_of_the_spec_is_known_plus_control_lost() -> None:
     assert set(FAULT_KINDS) == {
+        "control-lost",
         "disconnect",
         "safety-key",
         "console-stop",
@@ -56,6 +58,7 @@ def test_every_kind_of_the_spec_is_known() -> None:
         ("hr@10:400", "0 to 254"),
         ("hr@10", "heart rate"),
         ("stall@10:3", "no argument"),
+        ("control-lost@10:3", "no argument"),
         ("disconnect@10:0", "> 0"),
         ("disconnect@nan", "finite"),
     ],
@@ -65,6 +68,13 @@ def test_malformed_specs_raise_one_readable_line(spec: str, complaint: str) -> N
         parse_fault(spec)
     assert "\n" not in str(caught.value)
     assert spec in str(caught.value)
+
+
+def test_an_unknown_kind_lists_every_valid_one() -> None:
+    with pytest.raises(ValueError, match="unknown kind") as caught:
+        parse_fault("lost-control@3")
+    for kind in FAULT_KINDS:
+        assert kind in str(caught.value)
 
 
 def test_a_spec_prints_back_as_it_was_written() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.profiles import PROFILE_NAMES, ControlOp, Quirk, load_profile
+from simulators.profiles import PROFILE_NAMES, ControlOp, GridSnap, Quirk, load_profile
 
 
 def test_generic_matches_the_spec() -> None:
@@ -57,6 +57,39 @@ def test_there_is_a_profile_for_each_quirk_design_md_requires() -> None:
     } <= quirks
 
 
+def test_the_grid_and_lag_profiles_of_the_safety_properties() -> None:
+    offset = load_profile("offset-grid")
+    assert (offset.speed.min_kmh, offset.speed.max_kmh, offset.speed.increment_kmh) == (
+        0.6,
+        12.0,
+        0.7,
+    )
+    assert offset.speed.snap is GridSnap.FROM_MINIMUM
+    assert load_profile("offset-grid-multiples").speed.snap is GridSnap.MULTIPLE
+    mph = load_profile("mph-coarse")
+    assert mph.has(Quirk.SPEED_PARAM_MPH)
+    assert (mph.speed.min_kmh, mph.speed.max_kmh, mph.speed.increment_kmh) == (0.45, 12.0, 0.1)
+    assert mph.belt_max_kmh == pytest.approx(12.0 * 1.609344)
+    assert load_profile("laggy").belt.command_lag_s == 2.0
+
+
+def test_one_procedure_at_a_time_is_on_for_a_few_profiles_and_off_by_default() -> None:
+    strict = {name for name in PROFILE_NAMES if load_profile(name).control.one_procedure_at_a_time}
+    assert {"strict-procedure", "laggy"} <= strict
+    assert "generic" not in strict
+    assert all(load_profile(name).control.answer_delay_s > 0 for name in strict)
+
+
+def test_snap_and_control_default_to_today_s_behaviour(tmp_path: Path) -> None:
+    path = tmp_path / "plain.toml"
+    path.write_text("[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\n")
+    profile = load_profile(path)
+    assert profile.speed.snap is GridSnap.MULTIPLE
+    assert not profile.control.one_procedure_at_a_time
+    assert profile.control.answer_delay_s == 0.0
+    assert profile.belt_max_kmh == 9
+
+
 def test_unknown_name_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="generic") as caught:
         load_profile("nonesuch")
@@ -81,6 +114,20 @@ def test_a_profile_file_by_path(tmp_path: Path) -> None:
         ('quirks = ["flying"]\n[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\n', "quirks"),
         ("[speed\n", "mine.toml"),
         ("colour = 3\n[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\n", "colour"),
+        (
+            '[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\nsnap = "nearest"\n',
+            "speed.snap",
+        ),
+        (
+            "[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\n"
+            "[control]\none_procedure = true\n",
+            "control.one_procedure",
+        ),
+        (
+            "[speed]\nmin_kmh = 1\nmax_kmh = 9\nincrement_kmh = 0.5\n"
+            "[control]\nanswer_delay_s = -1\n",
+            "control.answer_delay_s",
+        ),
     ],
 )
 def test_bad_profile_files_name_the_problem(tmp_path: Path, text: str, complaint: str) -> None:

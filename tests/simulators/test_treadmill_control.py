@@ -222,7 +222,7 @@ def test_any_write_sequence_keeps_the_machine_in_range_and_answers_each_write_on
                 answer = await central.request(payload)
                 assert answer.request_opcode == payload[0]
                 await advance(pause_s)
-                assert 0.0 <= treadmill.belt_speed_kmh <= speed.max_kmh
+                assert 0.0 <= treadmill.belt_speed_kmh <= sim.profile.belt_max_kmh
                 if treadmill.target_speed_kmh is not None:
                     assert speed.min_kmh <= treadmill.target_speed_kmh <= speed.max_kmh
                 if incline is not None:

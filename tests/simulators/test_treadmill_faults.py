@@ -164,3 +164,29 @@ def test_a_malformed_fault_spec_is_refused_before_anything_starts() -> None:
 
     with pytest.raises(ValueError, match="unknown kind"):
         scenario()
+
+
+@virtual
+async def test_control_lost_withdraws_control_until_it_is_requested_again() -> None:
+    async with open_simulator(faults=["control-lost@20"]) as sim, Central(sim) as central:
+        await central.subscribe()
+        await central.take_control_and_run(4.0)
+        await advance(20.5 - sim.treadmill.session_time_s)  # type: ignore[operator]
+        assert central.statuses[-1].opcode is MachineStatusOpCode.control_permission_lost
+        assert not sim.treadmill.controlled
+        refused = await central.request(cp.set_target_speed(5.0))
+        assert refused.result is ResultCode.control_not_permitted
+        assert sim.treadmill.target_speed_kmh == 4.0
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(4.0)  # the belt itself runs on
+        assert (await central.request(cp.request_control())).result is ResultCode.success
+        assert (await central.request(cp.stop())).result is ResultCode.success
+
+
+@virtual
+async def test_control_lost_with_nobody_in_control_says_nothing() -> None:
+    async with open_simulator() as sim, Central(sim) as central:
+        await central.subscribe()
+        sim.treadmill.inject(parse_fault("control-lost@0"))
+        await advance(1.0)
+        assert central.statuses == []
+        assert (await central.request(cp.request_control())).result is ResultCode.success

@@ -161,3 +161,67 @@ async def test_weak_signal_scans_weak_and_drops_the_link_but_reconnects() -> Non
         await client.connect(timeout=5.0)
         assert client.is_connected
         await client.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("profile", "written", "snapped"),
+    [
+        ("offset-grid", 4.8, 4.8),  # 0.6 + 6 * 0.7
+        ("offset-grid", 4.83, 4.8),
+        ("offset-grid", 5.2, 5.5),  # 0.6 + 7 * 0.7
+        ("offset-grid-multiples", 4.8, 4.9),  # 7 * 0.7: 3.04 mph from a 2.98 mph write
+        ("offset-grid-multiples", 4.5, 4.2),  # 6 * 0.7
+        ("coarse-grid", 4.83, 4.8),  # the default snap: multiples of 0.1
+    ],
+)
+@virtual
+async def test_a_written_speed_snaps_to_the_profile_s_grid_and_the_belt_runs_there(
+    profile: str, written: float, snapped: float
+) -> None:
+    async with open_simulator(profile) as sim, Central(sim) as central:
+        await central.subscribe()
+        await central.take_control_and_run(written)
+        assert sim.treadmill.target_speed_kmh == snapped
+        assert central.statuses[0].target_speed_kmh == snapped
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(snapped)
+        assert central.data[-1].instantaneous_speed_kmh == pytest.approx(snapped)
+
+
+@virtual
+async def test_mph_coarse_reads_the_parameter_as_mph_and_reports_real_km_h() -> None:
+    async with open_simulator("mph-coarse") as sim, Central(sim) as central:
+        await central.subscribe()
+        data = await central.client.read_gatt_char(SUPPORTED_SPEED_RANGE_UUID)
+        advertised = decode_speed_range(bytes(data))
+        assert (advertised.minimum_kmh, advertised.maximum_kmh) == (0.45, 12.0)  # mph, really
+        assert advertised.increment_kmh == pytest.approx(0.1)
+        await central.take_control_and_run(0.53)  # snaps to 0.5 mph
+        assert sim.treadmill.target_speed_kmh == 0.5
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(0.5 * 1.609344)
+        assert central.data[-1].instantaneous_speed_kmh == pytest.approx(0.80)
+
+
+@virtual
+async def test_an_mph_machine_s_belt_is_not_capped_at_its_range_read_as_km_h() -> None:
+    """12 on a machine that reads mph is 19.3 km/h: the belt runs (and reports) that."""
+    async with open_simulator("mph-coarse") as sim, Central(sim) as central:
+        await central.subscribe()
+        await central.take_control_and_run(12.0)
+        await advance(10)
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(12.0 * 1.609344)
+        assert central.data[-1].instantaneous_speed_kmh == pytest.approx(19.31)
+
+
+@virtual
+async def test_laggy_moves_the_belt_only_two_seconds_after_a_start() -> None:
+    async with open_simulator("laggy") as sim, Central(sim) as central:
+        await central.subscribe()
+        await central.request(cp.request_control())
+        await central.request(cp.set_target_speed(3.0))
+        await central.write(cp.start_or_resume())
+        await advance(1.9)
+        assert sim.treadmill.running
+        assert sim.treadmill.belt_speed_kmh == 0.0
+        assert central.data[-1].instantaneous_speed_kmh == 0.0
+        await advance(0.6)
+        assert sim.treadmill.belt_speed_kmh > 0.0

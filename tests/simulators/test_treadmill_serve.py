@@ -13,6 +13,9 @@ from simulators.__main__ import main
         (["serve", "--profile", "nonesuch"], "unknown simulator profile"),
         (["serve", "--fault", "warp@1"], "unknown kind"),
         (["serve", "--name", "A name far too long"], "31-byte"),
+        (["serve", "--address", "zz"], "--address 'zz': expected a random static address"),
+        (["serve", "--address", "12:34:56:78:9A:BC"], "F0:52:54:52:44:01"),
+        (["serve", "--address", "F0:52:54:52:44"], "six hex bytes"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

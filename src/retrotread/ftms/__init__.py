@@ -7,6 +7,7 @@ from retrotread.ftms.advertisement import (
     encode_service_data,
 )
 from retrotread.ftms.control_point import (
+    SPIN_DOWN_RESPONSE_SIZE,
     ControlPointRequest,
     ControlPointResponse,
     OpCode,
@@ -78,6 +79,7 @@ __all__ = [
     "FITNESS_MACHINE_STATUS_UUID",
     "FTMS_SERVICE_UUID",
     "KINDS",
+    "SPIN_DOWN_RESPONSE_SIZE",
     "SUPPORTED_INCLINATION_RANGE_UUID",
     "SUPPORTED_SPEED_RANGE_UUID",
     "TRAINING_STATUS_UUID",

@@ -53,6 +53,10 @@ class Reader:
     def signed(self, size: int, field: str) -> int:
         return int.from_bytes(self._take(size, field), "little", signed=True)
 
+    def raw(self, size: int, field: str) -> bytes:
+        """Exactly `size` bytes of a field kept as bytes (a parameter we do not interpret)."""
+        return self._take(size, field)
+
     def rest(self) -> bytes:
         chunk = self.data[self.offset :]
         self.offset = len(self.data)

@@ -4,6 +4,12 @@ Decoding a request that the machine cannot act on raises FtmsDecodeError; its `o
 peripheral how to answer: offset 0 means an unknown op code (answer `op_code_not_supported` with
 `data[0]`), a larger offset means a bad parameter (answer `invalid_parameter`).
 
+A response (0x80, request op code, result) is exactly 3 bytes, except where FTMS v1.0 (section
+4.16, its procedure table) gives one a response parameter: only Spin Down Control answered with
+success, which may carry the Target Speed Low and High (2 x uint16, 0.01 km/h; present when the
+request was Start, absent for Ignore). Any other tail means the packet is not what it claims to be,
+and an acknowledgement must not be read into it (issue 9, defect 13).
+
 The constructors at the bottom return precomputed bytes where the message is constant, because
 `stop()` sits on the emergency-stop path.
 """
@@ -62,6 +68,8 @@ class StopControl(enum.IntEnum):
     pause = 0x02
 
 
+SPIN_DOWN_RESPONSE_SIZE: Final = 4  # Target Speed Low, Target Speed High: uint16 each, 0.01 km/h
+
 # Requests that carry no parameter at all; other op codes not modelled keep their raw parameter.
 _NO_PARAMETER: Final = frozenset({OpCode.request_control, OpCode.reset, OpCode.start_or_resume})
 
@@ -79,11 +87,28 @@ class ControlPointRequest:
 
 @dataclass(frozen=True)
 class ControlPointResponse:
-    """An indication answering a request; `request_opcode` is an OpCode when known, else an int."""
+    """An indication answering a request; `request_opcode` is an OpCode when known, else an int.
+
+    `parameter` is empty except for a successful Spin Down Control, where it may hold the 4 bytes
+    of the target speeds (see `spin_down_target_speeds_kmh`)."""
 
     request_opcode: int
     result: ResultCode
     parameter: bytes = b""
+
+    @property
+    def may_carry_parameter(self) -> bool:
+        """True only for the one response FTMS gives a parameter: Spin Down Control, success."""
+        return self.request_opcode == OpCode.spin_down_control and self.result is ResultCode.success
+
+    @property
+    def spin_down_target_speeds_kmh(self) -> tuple[float, float] | None:
+        """(low, high) of a successful spin down started by the request, else None."""
+        if not self.may_carry_parameter or len(self.parameter) != SPIN_DOWN_RESPONSE_SIZE:
+            return None
+        low = int.from_bytes(self.parameter[:2], "little")
+        high = int.from_bytes(self.parameter[2:], "little")
+        return from_units(low, SPEED_RESOLUTION), from_units(high, SPEED_RESOLUTION)
 
 
 def _request_opcode(reader: Reader) -> OpCode:
@@ -161,10 +186,27 @@ def decode_response(data: bytes) -> ControlPointResponse:
         result = ResultCode(result_raw)
     except ValueError:
         raise reader.error(f"unknown result code {result_raw:#04x}", 2) from None
-    return ControlPointResponse(request_opcode, result, reader.rest())
+    response = ControlPointResponse(request_opcode, result)
+    if reader.remaining and response.may_carry_parameter:
+        parameter = reader.raw(SPIN_DOWN_RESPONSE_SIZE, "spin down target speeds")
+        response = ControlPointResponse(request_opcode, result, parameter)
+    if reader.remaining:
+        raise reader.error(
+            f"{reader.remaining} byte(s) after the result code: FTMS gives a response parameter "
+            "only to a successful spin down control (4 bytes)"
+        )
+    return response
 
 
 def encode_response(value: ControlPointResponse) -> bytes:
+    """The indication's bytes; FtmsEncodeError for a parameter FTMS does not allow there."""
+    if value.parameter and not (
+        value.may_carry_parameter and len(value.parameter) == SPIN_DOWN_RESPONSE_SIZE
+    ):
+        raise FtmsEncodeError(
+            f"{WHAT}: only a successful spin_down_control response carries a parameter "
+            f"({SPIN_DOWN_RESPONSE_SIZE} bytes), got {len(value.parameter)} byte(s)"
+        )
     writer = Writer(WHAT)
     writer.unsigned(int(OpCode.response_code), 1, "response code")
     writer.unsigned(int(value.request_opcode), 1, "request_opcode")

@@ -65,8 +65,9 @@ def _control_point(data: bytes) -> JsonDict:
             "request_opcode": _opcode_name(message.request_opcode),
             "result": message.result.name,
         }
-        if message.parameter:
-            out["parameter"] = message.parameter.hex()
+        speeds = message.spin_down_target_speeds_kmh
+        if speeds is not None:
+            out["target_speed_low_kmh"], out["target_speed_high_kmh"] = speeds
         return out
     return _request(message)
 

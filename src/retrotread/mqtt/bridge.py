@@ -8,6 +8,10 @@ Isolation is the point of the design. The bridge runs its own event loop in a da
   on the simulator's virtual clock;
 - remote commands travel the other way with `call_soon_threadsafe`: `stop` becomes
   `request_stop("mqtt")` on the session loop (the hot path, nothing awaited before it).
+Commands are read ahead of everything else: each incoming message is parsed the moment the socket
+reader hands it over (`_RoutingQueue`), never queued. A `stop` therefore cannot wait behind, or be
+discarded with, a flood of garbage (issue 9: a full 256-message queue once swallowed one); garbage
+costs a parse and a counter, and its warnings are throttled to one line, then a count per interval.
 One `aiomqtt.Client` is reused across reconnects; subscriptions, `online`, discovery and the
 retained state are re-sent on every connection (the broker may have restarted without persistence).
 """
@@ -22,6 +26,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
+from typing import Literal
 
 import aiomqtt
 import structlog
@@ -43,6 +48,100 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "mqtt"
 _T_EPSILON = 1e-6
+REFUSAL_LOG_INTERVAL_S = 10.0
+
+
+class LogThrottle:
+    """Decides which of a run of like log lines to write: the first in full, then only counts.
+
+    Pure bookkeeping; the caller owns the clock: it calls `flush()` once per interval while a run
+    lasts and writes the count it returns. A flood of bad messages then costs one line per interval
+    instead of one per message (issue 9: 19 MB of warnings in 45 s)."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self._suppressed = 0
+
+    def hit(self) -> bool:
+        """Count one occurrence; True when it opens a run and should be logged in full."""
+        if self._open:
+            self._suppressed += 1
+            return False
+        self._open = True
+        return True
+
+    def flush(self) -> int:
+        """End of an interval: how many were kept quiet since the last flush. A quiet interval
+        (0) closes the run, so the next occurrence is logged in full again."""
+        count, self._suppressed = self._suppressed, 0
+        self._open = count > 0
+        return count
+
+
+class _ThrottledLog:
+    """A LogThrottle on the running loop's clock: the first of a run logged in full with its
+    fields, then one `<count_event>` line per interval with the count and the last fields."""
+
+    def __init__(
+        self, level: Literal["info", "warning"], event: str, count_event: str, interval_s: float
+    ) -> None:
+        self._level = level
+        self._event = event
+        self._count_event = count_event
+        self._interval = interval_s
+        self._throttle = LogThrottle()
+        self._timer: asyncio.TimerHandle | None = None
+        self._last: dict[str, object] = {}
+
+    def __call__(self, **fields: object) -> None:
+        """Call on an event loop; the interval's timer runs there."""
+        self._last = fields
+        if not self._throttle.hit():
+            return
+        self._emit(self._event, fields)
+        with contextlib.suppress(RuntimeError):  # no running loop: the count waits for close()
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if self._flush():
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._tick)
+
+    def _flush(self) -> bool:
+        count = self._throttle.flush()
+        if count:
+            last = {f"last_{key}": value for key, value in self._last.items()}
+            self._emit(self._count_event, {"count": count, "interval_s": self._interval, **last})
+        return count > 0
+
+    def _emit(self, event: str, fields: dict[str, object]) -> None:
+        # Looked up per call, not bound once: logging may be configured after the bridge is made.
+        (log.warning if self._level == "warning" else log.info)(event, **fields)
+
+    def close(self) -> None:
+        """Report what the current interval counted so far; later calls start a new run."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._flush()
+        self._throttle = LogThrottle()
+
+
+def _routing_queue(
+    route: Callable[[aiomqtt.Message], None],
+) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """An incoming-message "queue" for aiomqtt that hands each message to `route` at once.
+
+    aiomqtt puts every message it reads into its queue (`put_nowait`, inside the socket reader
+    callback) and drops it with a warning when the queue is full. Routing there instead means a
+    message is acted on in the same callback that read it: nothing waits, nothing is ever full,
+    and the order of arrival is kept. `route` must not raise (paho would drop the connection)."""
+
+    class _RoutingQueue(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            route(item)
+
+    return _RoutingQueue
 
 
 class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
@@ -61,6 +160,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
         keepalive: int = 15,
+        refusal_log_interval_s: float = REFUSAL_LOG_INTERVAL_S,
     ) -> None:
         if not config.telemetry_hz > 0:
             raise InputError(f"mqtt.telemetry_hz must be > 0, got {config.telemetry_hz}")
@@ -89,6 +189,18 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         self._closing = asyncio.Event()
         self._discovery_due = False
         self._published_state = -1
+
+        # Remote commands, coalesced: set on the bridge loop when a hop to the session loop is
+        # scheduled, cleared on the session loop. While one is pending, a repeat adds nothing.
+        self._stop_pending = False
+        self._pause_pending = False
+        # Per-message lines are throttled: a flood must not turn into a flood of log.
+        self._log_refused = _ThrottledLog(
+            "warning", "mqtt command refused", "mqtt commands refused", refusal_log_interval_s
+        )
+        self._log_accepted = _ThrottledLog(
+            "info", "mqtt remote command", "mqtt remote commands", refusal_log_interval_s
+        )
 
         self.connections = 0
         self.refused_commands = 0
@@ -140,7 +252,9 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
                 self._offer_telemetry(event)
             self._snapshot_state(force=False)
         except Exception:
-            log.exception("mqtt listener failed (ignored)", event=type(event).__name__)
+            # Not `event=`: structlog's first parameter is named `event`, and a keyword of that
+            # name makes the guard itself raise TypeError into the session (issue 9, defect 8).
+            log.exception("mqtt listener failed (ignored)", event_name=type(event).__name__)
 
     def _offer_telemetry(self, event: TelemetryEvent) -> None:
         # Rate-limited by the event's own clock (virtual on the simulator): at most telemetry_hz.
@@ -183,18 +297,26 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         with contextlib.suppress(RuntimeError):  # bridge loop closed: nothing left to publish to
             self._loop.call_soon_threadsafe(self._woken)
 
-    def _apply_command(self, command: RemoteCommand) -> None:
-        """On the session loop: `stop` goes straight to `request_stop`, nothing awaited first."""
+    def _apply_stop(self) -> None:
+        """On the session loop: `request_stop` first, nothing awaited or computed before it."""
+        self._stop_pending = False  # cleared first: a stop read from now on schedules its own hop
         try:
-            if command is RemoteCommand.stop:
-                self._session.request_stop(SOURCE)
-            else:
-                task = asyncio.ensure_future(self._pause())
-                self._session_tasks.add(task)
-                task.add_done_callback(self._session_tasks.discard)
+            self._session.request_stop(SOURCE)
         except Exception:
-            log.exception("mqtt remote command failed", command=command.value)
+            log.exception("mqtt remote stop failed")
         # Re-publish even when nothing changed: the live state is the remote stop's acknowledgement.
+        self._snapshot_state(force=True)
+
+    def _apply_pause(self) -> None:
+        """On the session loop: start the pause; `_pause_pending` stays set until it is done."""
+        try:
+            task = asyncio.ensure_future(self._pause())
+        except Exception:
+            self._pause_pending = False
+            log.exception("mqtt remote pause failed")
+            return
+        self._session_tasks.add(task)
+        task.add_done_callback(self._session_tasks.discard)
         self._snapshot_state(force=True)
 
     async def _pause(self) -> None:
@@ -203,6 +325,8 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
             log.info("mqtt remote pause", acknowledged=ack.acknowledged, belt_mph=ack.belt_mph)
         except Exception:
             log.exception("mqtt remote pause failed")
+        finally:
+            self._pause_pending = False
         self._snapshot_state(force=True)
 
     # -- bridge-loop side ----------------------------------------------------------------------
@@ -227,10 +351,14 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
     async def _main(self) -> None:
         runner = asyncio.create_task(self._connect_loop())
         closing = asyncio.create_task(self._closing.wait())
-        await asyncio.wait({runner, closing}, return_when=asyncio.FIRST_COMPLETED)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(runner, self._shutdown_timeout)
-        closing.cancel()
+        try:
+            await asyncio.wait({runner, closing}, return_when=asyncio.FIRST_COMPLETED)
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(runner, self._shutdown_timeout)
+            closing.cancel()
+        finally:
+            self._log_refused.close()
+            self._log_accepted.close()
 
     async def _connect_loop(self) -> None:
         address = self._address
@@ -244,7 +372,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
             tls_context=address.tls,
             keepalive=self._keepalive,
             timeout=self._shutdown_timeout * 2,
-            max_queued_incoming_messages=256,
+            queue_type=_routing_queue(self._on_message),
         )
         delay = self._backoff[0]
         outage_reported = False
@@ -285,7 +413,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         self._wake.set()
         workers = {
             asyncio.create_task(self._publish_loop(client)),
-            asyncio.create_task(self._receive_loop(client)),
+            asyncio.create_task(self._watch_link(client)),
         }
         closing = asyncio.create_task(self._closing.wait())
         done, _ = await asyncio.wait({*workers, closing}, return_when=asyncio.FIRST_COMPLETED)
@@ -326,8 +454,18 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         while self._telemetry:
             await client.publish(self.topics.telemetry, self._telemetry.popleft(), qos=0)
 
-    async def _receive_loop(self, client: aiomqtt.Client) -> None:
+    async def _watch_link(self, client: aiomqtt.Client) -> None:
+        """Ends with the MqttError of a dropped connection. Messages never wait in this iterator:
+        `_RoutingQueue` hands each one to `_on_message` as it is read."""
         async for message in client.messages:
+            self._on_message(message)  # only if aiomqtt ever bypasses the queue's put_nowait
+
+    def _on_message(self, message: aiomqtt.Message) -> None:
+        """Every incoming message, on the bridge loop, in the socket reader's callback.
+
+        Must stay cheap and must not raise: it runs once per message of a possible flood, and an
+        exception here would make paho drop the connection (and with it the way to stop)."""
+        try:
             topic = message.topic.value
             payload = message.payload
             data = payload if isinstance(payload, bytes) else str(payload).encode()
@@ -337,28 +475,42 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
                     self._wake.set()
             else:
                 self._on_command(topic, data, retained=message.retain)
+        except Exception:
+            log.exception("mqtt incoming message failed (ignored)")
 
     def _on_command(self, topic: str, payload: bytes, *, retained: bool) -> None:
         if retained:
             # A stale retained command would hit every future session the moment it connects.
-            self.refused_commands += 1
-            log.warning("mqtt retained command ignored", topic=topic)
+            self._refuse(topic, "retained command", payload)
             return
         command, reason = parse_command(payload)
         if command is None:
-            self.refused_commands += 1
-            log.warning(
-                "mqtt command refused", topic=topic, reason=reason, payload=repr(payload[:60])
-            )
+            self._refuse(topic, reason, payload)
             return
-        log.info("mqtt remote command", command=command.value, topic=topic)
         session_loop = self._session_loop
         if session_loop is None:
             return
+        if command is RemoteCommand.stop:
+            if self._stop_pending:
+                return  # the hop already scheduled calls request_stop after this message
+            self._stop_pending = True
+            apply = self._apply_stop
+        else:
+            if self._pause_pending or self._stop_pending:
+                return  # a pause under way, or a stop coming: a second pause adds nothing
+            self._pause_pending = True
+            apply = self._apply_pause
+        self._log_accepted(command=command.value, topic=topic)
         try:
-            session_loop.call_soon_threadsafe(self._apply_command, command)
-        except RuntimeError:
+            session_loop.call_soon_threadsafe(apply)
+        except RuntimeError:  # the session loop is closed: there is no session left to reach
+            self._stop_pending = self._pause_pending = False
             log.warning("mqtt remote command after session end", command=command.value)
+
+    def _refuse(self, topic: str, reason: str, payload: bytes) -> None:
+        """Dropped, never queued: counted, and logged through the throttle."""
+        self.refused_commands += 1
+        self._log_refused(topic=topic, reason=reason, payload=repr(payload[:60]))
 
 
 def bridge_session(

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable
+from fractions import Fraction
 from typing import Literal
 
 import structlog
@@ -28,15 +28,16 @@ import structlog
 from retrotread.config import SafetyConfig
 from retrotread.errors import ConnectError, RetrotreadError
 from retrotread.safety.limits import (
+    MIN_SPEED_QUIRK_C,
     Band,
+    Setpoint,
     SpeedGrid,
     backward_band,
     centi_to_mph,
-    command_speed,
     forward_band,
     mph_to_centi,
-    next_ramp_value,
     ramp_step_c,
+    step_wait_s,
 )
 from retrotread.session.control import SessionState, StopAck
 from retrotread.session.events import (
@@ -59,7 +60,7 @@ from retrotread.treadmill import (
     Treadmill,
     TreadmillEvent,
 )
-from retrotread.units import KMH_PER_MPH_EXACT, kmh_to_mph
+from retrotread.units import kmh_to_mph
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +76,8 @@ RECONNECT_PAUSE_S = 1.0
 # window only keeps a device that never echoes from turning a much later console Pause into one.
 PAUSE_ECHO_WINDOW_S = 3.0
 _FAULT_STOP: StopReason = "fault"
+# The only writes the stop latch lets out: the Stop itself, and Request Control to retry it.
+_WRITES_AFTER_LATCH = frozenset({"stop", "request_control"})
 
 
 class LatchedError(RetrotreadError):
@@ -94,22 +97,17 @@ class DirectionChangeError(RetrotreadError, ValueError):
 
 
 def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = False) -> SpeedGrid:
-    """The device's speed grid; with the min_speed_1kmh quirk nothing below 1.0 km/h exists.
-
-    A speed_param_mph device reports its range in the mph it reads the parameter in: its real
-    limits are 1.609344 times larger (min rounded up, max down). The control point rounds each
-    speed down onto the device's own mph grid when it writes it."""
+    """The device's speed grid in its own unit: its Supported Speed Range as reported (in mph on
+    a speed_param_mph device, which reads the parameter as mph); with min_speed_1kmh the belt
+    never runs below 1.0 km/h whatever is written."""
     lo, hi, inc = info.speed_range_kmh
-    grid = SpeedGrid.from_range_kmh(lo, hi, inc)
-    if speed_param_mph:
-        grid = SpeedGrid(
-            math.ceil(grid.min_c * KMH_PER_MPH_EXACT),
-            math.floor(grid.max_c * KMH_PER_MPH_EXACT),
-            grid.inc_c,
-        )
-    if min_speed_1kmh and grid.min_c < 100:
-        grid = SpeedGrid(grid.ceil(100), max(grid.max_c, grid.ceil(100)), grid.inc_c)
-    return grid
+    return SpeedGrid.from_range(
+        lo,
+        hi,
+        inc,
+        unit_is_mph=speed_param_mph,
+        min_belt_kmh=MIN_SPEED_QUIRK_C / 100 if min_speed_1kmh else 0.0,
+    )
 
 
 class Supervisor:
@@ -145,7 +143,8 @@ class Supervisor:
         if foreign_belt:
             # Latched from birth (below), so no band is ever used; the band check would refuse
             # a device no walker can use, which still needs stopping.
-            self.backward_band = self.forward_band = Band(0, 0)
+            nothing = Band(Fraction(0), Fraction(0), (self.grid.setpoint(self.grid.min_u),))
+            self.backward_band = self.forward_band = nothing
         else:
             self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
             # `--max-speed` is the walker's top speed whichever way they face.
@@ -155,9 +154,9 @@ class Supervisor:
                 else min(max_speed_mph, safety.forward_max_mph)
             )
             self.forward_band = forward_band(self.grid, forward_cap, safety.min_backward_mph)
-        self._step_c = ramp_step_c(self.grid, safety.max_step_mph)
+        self._step_c = ramp_step_c(safety.max_step_mph)
         # Claimed only once nothing above can refuse the device: a refused one stays claimable.
-        self._cp = treadmill.claim_control_point()
+        self._cp = treadmill.claim_control_point(self._gate)
         self._tolerance_c = int(mph_to_centi(safety.overspeed_tolerance_mph))
         self._listeners: list[Listener] = []
         self._move_lock = asyncio.Lock()
@@ -172,8 +171,8 @@ class Supervisor:
         # Deadlines of the pause echoes still due, one per Pause written: each "paused" status
         # uses up one; any further one is someone at the console.
         self._pause_echoes_due: deque[float] = deque()
-        self._commanded_c = 0
-        self._allowed_c = 0  # the higher of the commanded speed and one just left (belt lag)
+        self._commanded: Setpoint | None = None  # None: nothing commanded, or paused
+        self._allowed_c = Fraction(0)  # the higher of the commanded speed and one just left
         self._allowed_until = 0.0
         self._last_change_at: float | None = None
         self._belt_c = 0
@@ -227,7 +226,10 @@ class Supervisor:
 
     @property
     def commanded_mph(self) -> float | None:
-        return centi_to_mph(self._commanded_c) if self._started and not self._paused else None
+        commanded = self._commanded
+        if commanded is None or not self._started or self._paused:
+            return None
+        return commanded.mph
 
     @property
     def state(self) -> SessionState:
@@ -313,22 +315,26 @@ class Supervisor:
         async with self._move_lock:
             self._check_movable()
             if direction != self.direction:
-                if self._commanded_c > self.band(direction).floor_c:
+                if self._commanded_c() > self.band(direction).floor.high_c:
                     raise DirectionChangeError(
                         f"turn around at the floor speed first (commanded {self.commanded_mph} mph)"
                     )
                 self.direction = direction
+            band = self.band(direction)
             while True:
-                target_c = self._effective_target(mph, direction)
-                if target_c == self._commanded_c:
-                    self._check_not_latched()  # the last step's answer may come after a stop
-                    return centi_to_mph(target_c)
-                await self._wait_for_step_slot()
                 self._check_movable()  # no await between this check and the write below
-                target_c = self._effective_target(mph, direction)
-                step_c = next_ramp_value(self._commanded_c, target_c, self._step_c)
-                if step_c != self._commanded_c:
-                    await self._write_speed(step_c)
+                current = self._commanded
+                target = self._effective_target(mph, direction)
+                if current is not None and target.param == current.param:
+                    return target.mph
+                step = (
+                    target if current is None else band.step_toward(current, target, self._step_c)
+                )
+                delay = self._step_delay(current, step)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                    continue  # the target, a pause or a stop may have changed meanwhile
+                await self._write_speed(step)
 
     async def set_incline(self, pct: float) -> float | None:
         """Set the incline, clamped to the device's range and rounded to its increment; None
@@ -361,11 +367,13 @@ class Supervisor:
             return StopAck(True, self.belt_mph, "already paused")
         self._paused = True
         self._pause_sources = {source}
-        self._set_commanded(0)
+        self._set_commanded(None)
         self._disarm_stale_timer()
         self._pause_echoes_due.append(self._loop.time() + PAUSE_ECHO_WINDOW_S)
         try:
             await self._command("pause", self._cp.pause(), source=source)
+        except LatchedError:  # a stop overtook the Pause before it left: safer still
+            return StopAck(True, self.belt_mph, "latched")
         except ControlPointError as err:
             self._emit_safety("pause_failed", "stop", str(err))
             return await self.stop("estop", source)
@@ -460,26 +468,37 @@ class Supervisor:
         if self._paused:
             raise BeltPaused("the belt is paused; the walker resumes it")
 
-    def _effective_target(self, mph: float, direction: Direction) -> int:
+    def _effective_target(self, mph: float, direction: Direction) -> Setpoint:
         band = self.band(direction)
         if self._hr_high_since is not None:
-            return band.floor_c
-        return command_speed(self.grid, band, mph)
+            return band.floor
+        return band.for_request(mph)
 
-    async def _wait_for_step_slot(self) -> None:
-        if self._last_change_at is None:
-            return
-        due = self._last_change_at + self._safety.step_interval_s
-        delay = due - self._loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+    def _commanded_c(self) -> Fraction:
+        """The fastest belt the commanded setpoint may give (0 when nothing is commanded)."""
+        return self._commanded.high_c if self._commanded is not None else Fraction(0)
+
+    def _step_delay(self, current: Setpoint | None, step: Setpoint) -> float:
+        """Seconds until `step` may be written: at most max_step_mph per step_interval_s on
+        average, so a step of several max_steps (one coarse grid increment) waits longer."""
+        if self._last_change_at is None or current is None:
+            return 0.0
+        wait = step_wait_s(step.high_c - current.high_c, self._step_c, self._safety.step_interval_s)
+        return self._last_change_at + wait - self._loop.time()
+
+    def _gate(self, op: str) -> None:
+        """Asked by the control point in the step that hands a write to bleak: after the latch
+        only Stop and Request Control leave, whatever was decided before (SPEC.md: the latch
+        is atomic)."""
+        if self._latched and op not in _WRITES_AFTER_LATCH:
+            raise LatchedError(f"the belt is stopped ({self.stop_reason}); {op} not sent")
 
     async def _run_at_floor(self) -> None:
         """Start/Resume with the target at the floor (order by quirk: some devices ignore a
         target speed until the belt runs). A pause or a stop that arrives between the two
         writes wins: the second write is not sent, and a pause leaves the belt paused (start()
         then returns normally, `paused` tells; resume() raises BeltPaused)."""
-        floor_c = self.band(self.direction).floor_c
+        floor = self.band(self.direction).floor
         pauses = self._pause_count
 
         def still_wanted() -> bool:
@@ -489,24 +508,31 @@ class Supervisor:
         if self._treadmill.quirks.start_before_speed:
             await self._command("start", self._cp.start())
             if still_wanted():
-                await self._write_speed(floor_c)
+                await self._write_speed(floor)
         else:
-            await self._write_speed(floor_c)
+            await self._write_speed(floor)
             if still_wanted():
                 await self._command("start", self._cp.start())
 
-    async def _write_speed(self, centi: int) -> None:
-        self._set_commanded(centi)
-        mph = round(centi_to_mph(centi), 4)
-        await self._command("set_speed", self._cp.set_speed(centi), mph=mph, kmh=centi / 100)
+    async def _write_speed(self, setpoint: Setpoint) -> None:
+        """Write `setpoint`'s parameter; the event reports what was written (in mph and km/h)."""
+        self._set_commanded(setpoint)
+        await self._command(
+            "set_speed",
+            self._cp.set_speed(setpoint.param),
+            mph=round(setpoint.mph, 4),
+            kmh=round(setpoint.kmh, 4),
+        )
 
-    def _set_commanded(self, centi: int) -> None:
+    def _set_commanded(self, setpoint: Setpoint | None) -> None:
         now = self._loop.time()
-        if centi < self._commanded_c:
+        new_c = setpoint.high_c if setpoint is not None else Fraction(0)
+        old_c = self._commanded_c()
+        if new_c < old_c:
             still_lagging = now < self._allowed_until
-            self._allowed_c = max(self._allowed_c if still_lagging else 0, self._commanded_c)
+            self._allowed_c = max(self._allowed_c if still_lagging else Fraction(0), old_c)
             self._allowed_until = now + OVERSPEED_GRACE_S
-        self._commanded_c = centi
+        self._commanded = setpoint
         self._last_change_at = now
 
     async def _command(
@@ -582,6 +608,9 @@ class Supervisor:
         except ControlPointError as err:
             self._emit(CommandEvent(t=self.now(), op="stop", result=err.result, source=source))
             return False
+        # Only a belt seen at 0 after this acknowledgement verifies the stop: a 0 before it may
+        # be a belt that has not yet begun to move after a Start (SPEC.md "Stop guarantees").
+        self._belt_zero.clear()
         self._stop_acked.set()
         self._emit(CommandEvent(t=self.now(), op="stop", result="success", source=source))
         return True
@@ -612,7 +641,8 @@ class Supervisor:
         self._end()
 
     async def _wait_belt_zero(self, timeout_s: float) -> bool:
-        # _belt_zero is only ever set after the latch, so a 0 seen before this wait still counts.
+        # _belt_zero is only set by a 0 seen after an acknowledged Stop, and such a 0 seen before
+        # this wait still counts.
         self._link_lost.clear()
         zero = asyncio.ensure_future(self._belt_zero.wait())
         lost = asyncio.ensure_future(self._link_lost.wait())
@@ -683,7 +713,7 @@ class Supervisor:
         )
         self.last_telemetry = report
         if self._latched:
-            if tm.speed_kmh == 0:
+            if tm.speed_kmh == 0 and self._stop_acked.is_set():
                 self._belt_zero.set()
         elif self._started:
             if has_speed:
@@ -694,12 +724,14 @@ class Supervisor:
         self._emit(report)
 
     def _check_overspeed(self, now: float) -> None:
-        allowed = self._commanded_c
-        if self._belt_c <= self._commanded_c + self._tolerance_c:
+        commanded_c = self._commanded_c()
+        allowed = commanded_c
+        if self._belt_c <= commanded_c + self._tolerance_c:
             self._allowed_until = 0.0  # the belt has caught up with the decrease
         elif now < self._allowed_until:
             allowed = max(allowed, self._allowed_c)
         ceiling = self.band(self.direction).ceiling_c
+        # Never above the band's ceiling, whatever was commanded.
         limit = min(allowed, ceiling) + self._tolerance_c
         if self._belt_c > limit:
             self.fault(
@@ -794,7 +826,7 @@ class Supervisor:
             try:
                 listener(event)
             except Exception:  # a broken listener must never break the safety path
-                log.exception("event listener failed", event=event.event)
+                log.exception("event listener failed", event_name=event.event)
 
 
 def _retrieve_exception(task: asyncio.Future[None]) -> None:

@@ -25,7 +25,7 @@ from bleak_retry_connector import establish_connection
 from retrotread import ftms
 from retrotread.errors import ConnectError
 from retrotread.ftms import uuids
-from retrotread.treadmill.control_point import ControlPoint
+from retrotread.treadmill.control_point import ControlPoint, Gate
 from retrotread.treadmill.events import (
     Disconnected,
     MachineStatus,
@@ -115,9 +115,7 @@ class Treadmill:
         self._client_backend = client_backend
         self._client: BleakClient | None = None
         self._listeners: list[TreadmillListener] = []
-        self._control_point = ControlPoint(
-            self._write, quirks, command_timeout_s, lambda: self.info.speed_range_kmh
-        )
+        self._control_point = ControlPoint(self._write, quirks, command_timeout_s)
         self._control_point_claimed = False
         self._commanded = False
         self._closing = False
@@ -194,11 +192,14 @@ class Treadmill:
         return self._device.address
 
     # -- control point ------------------------------------------------------------------------
-    def claim_control_point(self) -> ControlPoint:
-        """The one writer of the control point; a second claim is a programming error."""
+    def claim_control_point(self, gate: Gate | None = None) -> ControlPoint:
+        """The one writer of the control point; a second claim is a programming error. `gate`
+        is asked before every write leaves (the supervisor's stop latch)."""
         if self._control_point_claimed:
             raise RuntimeError("the control point of this treadmill is already claimed")
         self._control_point_claimed = True
+        if gate is not None:
+            self._control_point.install_gate(gate)
         return self._control_point
 
     async def _write(self, uuid: str, payload: bytes) -> None:

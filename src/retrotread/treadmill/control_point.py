@@ -2,7 +2,14 @@
 
 `ControlPoint` is the only code that writes the control point. A `Treadmill` hands out exactly one
 (`Treadmill.claim_control_point`), and the safety supervisor claims it, so nothing else can move
-the belt around the supervisor.
+the belt around the supervisor. The claimer gives a *gate*: a function asked, in the same step as
+the bytes are handed to bleak, whether this operation may still leave. That is how a stop latch
+holds back a write that was decided a moment before the stop (SPEC.md "Stop guarantees").
+
+FTMS runs one control-point procedure at a time: a write made while an earlier one still awaits
+its indication is refused with ATT error 0xFE. So requests are serialised here, except Stop,
+which never waits behind another request: it goes out at once, and if the machine answers 0xFE
+it is written again as soon as the procedure in progress has ended.
 
 The response waiter is armed before the write: an indication can reach us before
 `write_gatt_char` returns. Waiters are keyed by request op code, so a Stop written while a Set
@@ -12,9 +19,8 @@ Target Speed still awaits its answer is neither blocked by it nor confused with 
 from __future__ import annotations
 
 import asyncio
-import math
+import contextlib
 from collections.abc import Awaitable, Callable
-from fractions import Fraction
 
 from bleak.exc import BleakError, BleakGATTProtocolError
 
@@ -22,12 +28,16 @@ from retrotread import ftms
 from retrotread.ftms.uuids import CONTROL_POINT_UUID
 from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
 from retrotread.treadmill.quirks import Quirks
-from retrotread.units import KMH_PER_MPH_EXACT
 
 Writer = Callable[[str, bytes], Awaitable[None]]
-SpeedRange = Callable[[], tuple[float, float, float]]  # the device's own min, max, increment
+Gate = Callable[[str], None]
+"""Raises when the operation (`start`, `set_speed`, `stop`, ...) may not be written now."""
 
-_KMH_PER_MPH = KMH_PER_MPH_EXACT
+ATT_PROCEDURE_IN_PROGRESS = 0xFE  # FTMS: "procedure already in progress"
+_IN_PROGRESS = f"att_error_{ATT_PROCEDURE_IN_PROGRESS:#04x}"
+# A Stop refused with 0xFE while no procedure of ours is in flight (the machine is still busy
+# with one we gave up on) is written again after this long, so the retry never spins.
+BUSY_RETRY_S = 0.05
 
 # With the ack_by_machine_status quirk, the Fitness Machine Status that acknowledges each request.
 _STATUS_ACK: dict[int, ftms.MachineStatusOpCode] = {
@@ -38,56 +48,78 @@ _STATUS_ACK: dict[int, ftms.MachineStatusOpCode] = {
 }
 
 
+def _open_gate(_op: str) -> None:
+    """Until the control point is claimed nothing writes it; the claimer brings its own gate."""
+
+
 class ControlPoint:
     """Writes requests and turns answers into success or `ControlPointError`."""
 
-    def __init__(
-        self,
-        write: Writer,
-        quirks: Quirks,
-        timeout_s: float,
-        speed_range: SpeedRange = lambda: (0.0, 655.35, 0.01),
-    ) -> None:
+    def __init__(self, write: Writer, quirks: Quirks, timeout_s: float) -> None:
         self._write = write
         self._quirks = quirks
         self._timeout_s = timeout_s
-        self._speed_range = speed_range
+        self._gate: Gate = _open_gate
         self._waiters: dict[int, list[asyncio.Future[str]]] = {}
+        self._procedure = asyncio.Lock()  # one procedure at a time, Stop excepted
+        self._idle = asyncio.Event()  # no serialised procedure in flight
+        self._idle.set()
+
+    def install_gate(self, gate: Gate) -> None:
+        """`gate(op)` is asked right before every write leaves; what it raises, the caller gets,
+        and nothing is written."""
+        self._gate = gate
 
     # -- requests -----------------------------------------------------------------------------
     async def request_control(self) -> None:
-        await self._command("request_control", ftms.request_control())
+        await self._serialised("request_control", ftms.request_control())
 
     async def start(self) -> None:
-        await self._command("start", ftms.start_or_resume())
+        await self._serialised("start", ftms.start_or_resume())
 
     async def stop(self) -> None:
-        await self._command("stop", ftms.stop())
+        """Stop now: never queued behind another request; refused with 0xFE (another procedure
+        in progress), written again as soon as that procedure ends, until the timeout."""
+        payload = ftms.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        while True:
+            self._gate("stop")
+            try:
+                await self._exchange("stop", payload, deadline - loop.time())
+                return
+            except ControlPointError as err:
+                if err.result != _IN_PROGRESS or loop.time() >= deadline:
+                    raise
+            await self._procedure_ended(min(BUSY_RETRY_S, deadline - loop.time()))
 
     async def pause(self) -> None:
-        await self._command("pause", ftms.pause())
+        await self._serialised("pause", ftms.pause())
 
-    async def set_speed(self, centi_kmh: int) -> None:
-        """Set Target Speed to `centi_kmh` / 100 km/h (in mph on a speed_param_mph device)."""
-        centi = self._mph_parameter(centi_kmh) if self._quirks.speed_param_mph else centi_kmh
-        await self._command("set_speed", ftms.set_target_speed(centi / 100))
-
-    def _mph_parameter(self, centi_kmh: int) -> int:
-        """The parameter, in hundredths of the device's mph, for a belt of at most `centi_kmh`.
-
-        The device snaps the parameter onto its own grid (its Supported Speed Range, in the
-        units it reads), to the nearest step: a value between steps could be rounded UP past
-        what the supervisor allowed. So round down onto that grid here, exactly."""
-        lo, _hi, inc = (round(x * 100) for x in self._speed_range())
-        inc = max(inc, 1)
-        wanted = Fraction(centi_kmh) / _KMH_PER_MPH
-        steps = math.floor((wanted - lo) / inc)
-        if steps < 0:  # the device cannot run this slowly: refuse rather than run faster
-            raise ControlPointError("set_speed", "invalid_parameter", "below the device minimum")
-        return lo + steps * inc
+    async def set_speed(self, param: int) -> None:
+        """Set Target Speed with the parameter `param` / 100, in the device's own unit (km/h,
+        or mph on a speed_param_mph device): the supervisor chose it on the device's grid, and
+        it is written exactly as given."""
+        await self._serialised("set_speed", ftms.set_target_speed(param / 100))
 
     async def set_incline(self, deci_pct: int) -> None:
-        await self._command("set_incline", ftms.set_target_inclination(deci_pct / 10))
+        await self._serialised("set_incline", ftms.set_target_inclination(deci_pct / 10))
+
+    async def _serialised(self, op: str, payload: bytes) -> None:
+        async with self._procedure:
+            self._idle.clear()
+            try:
+                self._gate(op)  # after the wait for the procedure slot: no await from here on
+                await self._exchange(op, payload, self._timeout_s)
+            finally:
+                self._idle.set()
+
+    async def _procedure_ended(self, at_most_s: float) -> None:
+        if self._idle.is_set():
+            await asyncio.sleep(max(at_most_s, 0.0))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), max(at_most_s, 0.0))
 
     # -- answers ------------------------------------------------------------------------------
     def on_indication(self, data: bytes) -> None:
@@ -121,12 +153,12 @@ class ControlPoint:
                 waiter.set_result(result)
                 return
 
-    async def _command(self, op: str, payload: bytes) -> None:
+    async def _exchange(self, op: str, payload: bytes, timeout_s: float) -> None:
         opcode = payload[0]
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(opcode, []).append(waiter)  # armed BEFORE the write
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(max(timeout_s, 0.0)):
                 try:
                     await self._write(CONTROL_POINT_UUID, payload)
                 except BleakGATTProtocolError as err:

@@ -1,7 +1,8 @@
-"""Regressions from the adversarial review of the safety invariants (reviewer R1).
+"""Races and edge cases of the safety invariants: pauses against starts and resumes in flight, a
+stop mid-await, lost control, and a coarse mph grid.
 
 Each test drives the real simulator through bleak on the virtual clock and pins down a race or an
-edge case that once let the belt move (or run faster) than the supervisor allowed.
+edge case that could let the belt move (or run faster) than the supervisor allows.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ import contextlib
 
 import pytest
 
-from retrotread import ftms
 from retrotread.config import SafetyConfig
 from retrotread.safety.supervisor import BeltPaused, LatchedError
 from retrotread.session.control import SessionState
 from retrotread.session.events import CommandEvent, Event
+from simulators.faults import parse_fault
 from simulators.profiles import SpeedRange, load_profile
-from simulators.treadmill import SimTreadmill
-from tests.safety.test_supervisor import MOVING_OPS, Rig, rig
+from tests.support.rig import MOVING_OPS, Rig, rig
 from tests.virtual_time import advance
 
 MPH = 1.609344
@@ -27,13 +27,6 @@ MPH = 1.609344
 def moves_after(r: Rig, index: int) -> list[int | None]:
     """Op codes of Start/Resume and Set Target Speed writes from control-log position `index`."""
     return [x.opcode for x in r.sim.treadmill.control_log[index:] if x.opcode in MOVING_OPS]
-
-
-def revoke_control(sim: SimTreadmill) -> None:
-    """The treadmill withdraws control (its console took over). The simulator has no public
-    trigger for this, so reach in: drop the controller and tell the centrals."""
-    sim._controller = None
-    sim._broadcast_status(ftms.MachineStatus(ftms.MachineStatusOpCode.control_permission_lost))
 
 
 # -- a pause must win over a start or resume that is still in flight ----------------------------
@@ -121,7 +114,7 @@ async def test_lost_control_is_a_fault_stop_and_the_stop_retakes_control() -> No
     async with rig() as r:
         await r.supervisor.set_target(1.5, "backward")
         lost_at = len(r.sim.treadmill.control_log)
-        revoke_control(r.sim.treadmill)
+        r.sim.treadmill.inject(parse_fault("control-lost@0"))  # its console took over
         assert await asyncio.wait_for(r.supervisor.wait_ended(), 60) == "fault"
         assert r.supervisor.safety_reason == "control_lost"
         assert ("control_lost", "stop") in r.safety()

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: nothing here is a test, and no test imports another test module."""
