@@ -111,8 +111,11 @@ async def interleave(profile: str, schedule: list[Op]) -> None:
             assert sim.treadmill.belt_speed_kmh == 0.0
 
         sim.treadmill.rejected.clear()  # let the final Stop through
-        supervisor.request_stop("completed", "test")
+        # A session that gave up on its refused Stops still answers a later stop with a Stop.
+        ack = await asyncio.wait_for(supervisor.stop("completed", "test"), 300)
         await asyncio.wait_for(supervisor.wait_ended(), 300)
+        assert ack.acknowledged
+        await advance(10.0)
         await asyncio.gather(*tasks, return_exceptions=True)
         await supervisor.close()
         await treadmill.disconnect()
@@ -137,7 +140,9 @@ async def interleave(profile: str, schedule: list[Op]) -> None:
     profile="generic", schedule=[(0.0, 0, "pause", 0), (1.5, 0, "resume", 0), (1.5, 2, "pause", 0)]
 )
 @given(
-    profile=st.sampled_from(["generic", "start-before-speed", "ack-by-status"]),
+    profile=st.sampled_from(
+        ["generic", "start-before-speed", "ack-by-status", "strict-procedure", "offset-grid"]
+    ),
     schedule=st.lists(ops, min_size=1, max_size=8),
 )
 def test_concurrent_commands_pauses_stops_and_faults_keep_the_invariants(

@@ -402,6 +402,13 @@ class Supervisor:
         self.request_stop(reason, source)
         if not self._started:
             return StopAck(True, self.belt_mph, "stopped before the belt started")
+        late = self._stop_write
+        if self._ended.is_set() and late is not None:
+            # The stop procedure already gave up; request_stop wrote Stop once more: its answer.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(late)
+            ok = self._stop_acked.is_set()
+            return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
         acked = asyncio.ensure_future(self._stop_acked.wait())
         ended = asyncio.ensure_future(self._ended.wait())
         try:
