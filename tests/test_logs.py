@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import os
+import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 import pytest
 import structlog
 
-from retrotread.logs import configure_logging
+from retrotread.logs import configure_logging, give_up_stream
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +101,50 @@ def test_auto_is_json_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixtur
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="auto, console or json"):
         configure_logging("xml", 0)
+
+
+@pytest.fixture
+def reader_gone() -> Iterator[TextIO]:
+    """A stream on a pipe whose reader has gone (`retrotread run 2>&1 | head -2`)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = os.fdopen(write_end, "w")
+    yield stream
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def test_a_stderr_whose_reader_went_away_never_raises_and_is_given_up(
+    reader_gone: TextIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log call can sit in the supervisor's stop procedure: it must not raise there. The
+    descriptor then points at /dev/null, so the interpreter's last flush at exit succeeds too."""
+    # In the test itself: pytest's capture puts its own sys.stderr back after fixture set-up.
+    monkeypatch.setattr(sys, "stderr", reader_gone)
+    configure_logging("json", 0)
+    structlog.get_logger("retrotread.test").warning("belt stopped", mph=0.0)
+    logging.getLogger("bleak.backends").error("adapter %s gone", "hci0")
+    structlog.get_logger("retrotread.test").warning("again")
+    assert os.readlink(f"/proc/self/fd/{reader_gone.fileno()}") == os.devnull
+    reader_gone.flush()  # what was left in the buffer goes nowhere, quietly
+
+
+@pytest.mark.parametrize("closed", ["file object", "descriptor"])
+def test_a_closed_stderr_never_raises_into_the_caller(
+    monkeypatch: pytest.MonkeyPatch, closed: str
+) -> None:
+    """A closed file object raises ValueError, which `logging.Handler.handleError` lets through;
+    Python's sys.stderr is None when descriptor 2 was closed at start (`2>&-`)."""
+    configure_logging("json", 0)
+    stream = io.StringIO()
+    stream.close()
+    monkeypatch.setattr(sys, "stderr", stream if closed == "file object" else None)
+    structlog.get_logger("retrotread.test").warning("belt stopped", mph=0.0)
+    logging.getLogger("bleak.backends").error("adapter %s gone", "hci0")
+
+
+def test_give_up_stream_leaves_a_stream_without_a_descriptor_alone() -> None:
+    stream = io.StringIO()
+    give_up_stream(stream)
+    stream.write("still here")
+    assert stream.getvalue() == "still here"

@@ -2,29 +2,64 @@
 
 Every safety value is range-checked here, at input, so a typo can never widen the backward band
 (0.5..3.0 mph, SPEC.md): such a file is refused with one line naming the key, the value and the
-allowed range, and the command exits 2 before anything connects.
+allowed range, and the command exits 2 before anything connects. The same holds for a misspelled
+environment variable (refused, naming the closest real one, rather than silently ignored), for a
+value of the wrong type (`true` is not 1.0 mph, `"yes"` is not a bool), and for a file that is no
+config at all (binary, huge, a FIFO, nested thousands deep).
+
+Types are strict in files, where TOML has real numbers and booleans; environment values are
+strings by nature, so each is parsed as its field's type first (`_EnvStrings`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import itertools
+import json
 import os
 import re
 import socket
-import tomllib
-from collections.abc import Mapping
+import sys
+import types
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic import model_validator as model_check
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
 
+from retrotread import inputs
 from retrotread.errors import InputError
 from retrotread.paths import configs_dir
 from retrotread.safety.limits import DEFAULT_FORWARD_MAX_MPH, HARD_CEILING_MPH, HARD_FLOOR_MPH
-from retrotread.validation import Location, field_error, in_range, one_line
+from retrotread.validation import (
+    Location,
+    field_error,
+    format_location,
+    format_number,
+    in_range,
+    looks_secret,
+    one_line,
+)
 
 # The hard limits live with the supervisor that enforces them; config and plans validate input
 # against the very same numbers.
@@ -32,9 +67,30 @@ BAND_MIN_MPH = HARD_FLOOR_MPH
 BAND_MAX_MPH = HARD_CEILING_MPH
 FORWARD_LIMIT_MPH = DEFAULT_FORWARD_MAX_MPH
 
+# SPEC.md "Units and limits": a user may narrow the band, but it stays at least this wide, so
+# that a device grid has a chance to hold a speed inside it and a ramp has somewhere to go.
+MIN_BAND_WIDTH_MPH = 0.1
+# Float sums are not exact (1.1 + 0.1 > 1.2): values that differ by 0.1 as typed count as 0.1.
+_WIDTH_SLACK_MPH = 1e-9
+
+# --time-scale / [sim] time_scale: virtual seconds per real second. The simulator's clock waits
+# (virtual delay / scale) real seconds, so a tiny scale turns a 1 s timer into days and, by 1e-9,
+# overflows the selector's timeout; 100000 is what the tests run at, and beyond it there is
+# nothing left to gain. 1000 is "fast", 0.1 "slow motion": both well inside.
+TIME_SCALE_MIN = 0.001
+TIME_SCALE_MAX = 100_000
+
 ENV_PREFIX = "RETROTREAD_"
 ENV_DELIMITER = "__"
 DATA_DIR_ENV = "RETROTREAD_DATA_DIR"
+# RETROTREAD_* names that are read but are not `<SECTION>__<KEY>` settings.
+EXTRA_ENV_NAMES: dict[str, Location] = {DATA_DIR_ENV: ("journal", "data_dir")}
+
+# The longest topic the bridge builds around `<base_topic>/<id>` adds fewer bytes than this
+# ("/availability"; Home Assistant's "homeassistant/button/retrotread_<id>/emergency_stop/config"
+# carries only the id), and MQTT topics are at most 65535 bytes of UTF-8.
+MQTT_TOPIC_MAX_BYTES = 65_535
+_MQTT_TOPIC_HEADROOM = 64
 
 Quirk = Literal[
     "request_control_rejected",
@@ -51,6 +107,22 @@ QUIRK_NAMES: tuple[str, ...] = get_args(Quirk)
 TurnaroundMode = Literal["floor", "pause"]
 
 _NARROW_ONLY = "may narrow the band, never widen it"
+_WIDTH = format_number(MIN_BAND_WIDTH_MPH)
+
+
+def band_too_narrow(floor_mph: float, ceiling_mph: float) -> bool:
+    """Whether [floor, ceiling] is narrower than MIN_BAND_WIDTH_MPH (SPEC.md)."""
+    return ceiling_mph - floor_mph < MIN_BAND_WIDTH_MPH - _WIDTH_SLACK_MPH
+
+
+def lowest_ceiling_mph(floor_mph: float) -> float:
+    """The smallest ceiling a band with this floor may have, as a person would write it."""
+    return round(floor_mph + MIN_BAND_WIDTH_MPH, 6)
+
+
+def highest_floor_mph(ceiling_mph: float) -> float:
+    return round(ceiling_mph - MIN_BAND_WIDTH_MPH, 6)
+
 
 BackwardMph = Annotated[float, in_range(BAND_MIN_MPH, BAND_MAX_MPH, "mph", hint=_NARROW_ONLY)]
 ForwardMph = Annotated[
@@ -59,7 +131,8 @@ ForwardMph = Annotated[
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a TOML `true` is not 1.0 mph and a TOML "yes" is not a bool.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SafetyConfig(_Section):
@@ -80,21 +153,38 @@ class SafetyConfig(_Section):
     turnaround_mode: TurnaroundMode = "floor"
 
     @model_check(mode="after")
-    def _floor_below_ceiling(self) -> SafetyConfig:
-        if self.min_backward_mph > self.max_backward_mph:
+    def _band_wide_enough(self) -> SafetyConfig:
+        """The backward band keeps at least MIN_BAND_WIDTH_MPH between floor and ceiling.
+
+        The one to blame is the one the user moved: a lowered ceiling is told the smallest value
+        it may take; otherwise (the ceiling is the hard one, or no ceiling could make room) the
+        floor is told the largest.
+        """
+        floor, ceiling = self.min_backward_mph, self.max_backward_mph
+        if not band_too_narrow(floor, ceiling):
+            return self
+        lowest = lowest_ceiling_mph(floor)
+        if ceiling < BAND_MAX_MPH and lowest <= BAND_MAX_MPH:
             raise field_error(
-                "min_backward_mph",
-                self.min_backward_mph,
-                f"must be <= max_backward_mph ({self.max_backward_mph!r} mph)",
+                "max_backward_mph",
+                ceiling,
+                f"must be >= {format_number(lowest)} mph, at least {_WIDTH} mph above "
+                f"min_backward_mph ({format_number(floor)} mph)",
             )
-        return self
+        raise field_error(
+            "min_backward_mph",
+            floor,
+            f"must be <= {format_number(max(highest_floor_mph(ceiling), BAND_MIN_MPH))} mph, "
+            f"at least {_WIDTH} mph below max_backward_mph ({format_number(ceiling)} mph)",
+        )
 
 
 class DeviceConfig(_Section):
     """The firmware quirks to work around, and how long to try connecting. The treadmill itself
     is always named on the command line (`--device`): a session never starts on a default."""
 
-    quirks: tuple[Quirk, ...] = ()
+    # Not strict: TOML and JSON have lists, not tuples; each name is still checked exactly.
+    quirks: Annotated[tuple[Quirk, ...], Field(strict=False)] = ()
     connect_timeout_s: Annotated[float, in_range(1.0, 120.0, "s")] = 20.0
 
 
@@ -114,7 +204,7 @@ class MqttConfig(_Section):
     url: str = "mqtt://localhost:1883"
     username: str | None = None
     password: SecretStr | None = None
-    ca_file: Path | None = None
+    ca_file: Annotated[Path | None, Field(strict=False)] = None  # a path is written as a string
     id: str = Field(default_factory=_host_slug)
     telemetry_hz: Annotated[float, in_range(0, 10, "Hz", lo_open=True)] = 1.0
     discovery: bool = True
@@ -143,6 +233,7 @@ class MqttConfig(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
+        # One topic level: no "/" (it would nest under another id), no "+" / "#" (wildcards).
         if not _TOPIC_ID.fullmatch(value) or value.lower() == "all":
             raise ValueError("must be letters, digits, - or _ (and not 'all', the fleet topic)")
         # Topics and Home Assistant object ids are lowercase: one spelling everywhere.
@@ -153,7 +244,29 @@ class MqttConfig(_Section):
     def _check_base_topic(cls, value: str) -> str:
         if not value or any(c in value for c in "+#\0") or value.startswith("/"):
             raise ValueError("must be a plain MQTT topic without wildcards")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # an environment value with undecodable bytes
+            raise ValueError("must be valid UTF-8 text") from None
         return value.rstrip("/")
+
+    @model_check(mode="after")
+    def _topics_fit(self) -> MqttConfig:
+        """Every topic built from base_topic and id must fit MQTT's limit: refused here, once,
+        rather than as an exception from the client mid-session."""
+        base, ident = len(self.base_topic.encode("utf-8")), len(self.id.encode("utf-8"))
+        room = MQTT_TOPIC_MAX_BYTES - _MQTT_TOPIC_HEADROOM - 1
+        if base + ident > room:
+            field, value, own = (
+                ("base_topic", self.base_topic, base) if base >= ident else ("id", self.id, ident)
+            )
+            raise field_error(
+                field,
+                value if own <= 40 else value[:37] + "...",
+                f"too long: topics are at most {MQTT_TOPIC_MAX_BYTES} bytes, so base_topic and "
+                f"id together must stay within {room} bytes (they are {base + ident})",
+            )
+        return self
 
     @property
     def host(self) -> str:
@@ -174,12 +287,83 @@ class MqttConfig(_Section):
 
 
 class JournalConfig(_Section):
-    data_dir: Path | None = None
+    data_dir: Annotated[Path | None, Field(strict=False)] = None  # a path is written as a string
+
+
+TimeScale = Annotated[
+    float, in_range(TIME_SCALE_MIN, TIME_SCALE_MAX, hint="virtual seconds per real second")
+]
 
 
 class SimConfig(_Section):
     profile: str = "generic"
-    time_scale: Annotated[float, in_range(0, 100_000, lo_open=True)] = 1.0
+    time_scale: TimeScale = 1.0
+
+
+def check_time_scale(value: float, source: str = "--time-scale") -> float:
+    """`--time-scale` against the same bounds as [sim] time_scale; InputError (exit 2) if not.
+
+    Not a number in range (0, inf, nan, 1e-9) would overflow or stall the simulator's clock."""
+    if not TIME_SCALE_MIN <= value <= TIME_SCALE_MAX:  # False for nan too
+        raise InputError(
+            f"{source} = {value!r}: must be within {format_number(TIME_SCALE_MIN)}.."
+            f"{format_number(TIME_SCALE_MAX)} (virtual seconds per real second)"
+        )
+    return value
+
+
+class _EnvStrings(EnvSettingsSource):
+    """pydantic-settings' environment source, each string then parsed as its field's type.
+
+    The sections are strict, which is right for files but would refuse every environment value
+    (all strings). So a string is converted here, by the field's plain type without its range
+    check: "2.0" -> 2.0, "true" / "yes" -> True, "150" -> 150. What does not convert stays a
+    string and the strict model refuses it, naming the variable. Unlike pydantic-settings' own
+    strict coercion this never falls back to JSON: "true" must not become 1.0 mph.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        for section, values in data.items():
+            field = Settings.model_fields.get(section)
+            model = field.annotation if field is not None else None
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            if isinstance(values, dict):
+                data[section] = _parsed_strings(model, values)
+        return data
+
+
+def _parsed_strings(model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    parsed = dict(values)
+    for key, value in values.items():
+        info = model.model_fields.get(key)
+        if info is None or not isinstance(value, str):
+            continue
+        # What does not parse stays text: validation refuses it with the variable's name.
+        with contextlib.suppress(ValidationError):
+            parsed[key] = _lax_adapter(info.annotation).validate_python(value)
+    return parsed
+
+
+_LAX_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _lax_adapter(annotation: object) -> TypeAdapter[Any]:
+    adapter = _LAX_ADAPTERS.get(annotation)
+    if adapter is None:
+        adapter = _LAX_ADAPTERS[annotation] = TypeAdapter(_plain_type(annotation))
+    return adapter
+
+
+def _plain_type(annotation: Any) -> Any:
+    """`annotation` without its Annotated validators (range checks belong to the model)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _plain_type(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return Union[tuple(_plain_type(arg) for arg in get_args(annotation))]  # noqa: UP007
+    return annotation
 
 
 class _DataDirEnv(PydanticBaseSettingsSource):
@@ -210,6 +394,8 @@ class Settings(BaseSettings):
     journal: JournalConfig = JournalConfig()
     sim: SimConfig = SimConfig()
 
+    _source_of: Callable[[Location], str] | None = PrivateAttr(default=None)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -220,7 +406,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The files arrive as init values (merged by load_settings); env vars must beat them.
-        return env_settings, _DataDirEnv(settings_cls), init_settings
+        return _EnvStrings(settings_cls), _DataDirEnv(settings_cls), init_settings
 
     def data_dir(self) -> Path:
         """Where journals live: config or env, else the XDG data home (SPEC.md "Files")."""
@@ -229,6 +415,52 @@ class Settings(BaseSettings):
         xdg = os.environ.get("XDG_DATA_HOME")
         base = Path(xdg) if xdg else Path.home() / ".local" / "share"
         return base / "retrotread"
+
+    def source(self, loc: Location) -> str:
+        """Where the value at `loc` came from, for an error line: `environment NAME`,
+        `config FILE` (the shipped defaults are a file too), or `default` for a model built
+        without `load_settings`."""
+        return self._source_of(loc) if self._source_of is not None else "default"
+
+    def data_dir_source(self) -> str:
+        """Who chose `data_dir()`: the setting's source, or the XDG default."""
+        if self.journal.data_dir is not None:
+            return self.source(("journal", "data_dir"))
+        return "default data directory" + (
+            " ($XDG_DATA_HOME)" if os.environ.get("XDG_DATA_HOME") else ""
+        )
+
+    def check_speed_caps(self, max_speed_mph: float | None, *, forward: bool) -> None:
+        """The band-width rule of SPEC.md for what only the session knows: `--max-speed`, and
+        the forward ceiling when the plan has forward segments. InputError (exit 2), naming the
+        value to change, its source and the smallest value allowed.
+
+        The configured backward band was checked when loading (SafetyConfig). Forward segments
+        start from the backward floor (the turn-around speed), so a forward ceiling matters only
+        when there are forward segments: a backward-only plan may leave it anywhere.
+        """
+        safety = self.safety
+        floor = safety.min_backward_mph
+        lowest = format_number(lowest_ceiling_mph(floor))
+        floor_text = (
+            f"at least {_WIDTH} mph above safety.min_backward_mph ({format_number(floor)} mph, "
+            f"{self.source(('safety', 'min_backward_mph'))})"
+        )
+        if (
+            max_speed_mph is not None
+            and max_speed_mph < safety.max_backward_mph
+            and band_too_narrow(floor, max_speed_mph)
+        ):
+            raise InputError(
+                f"--max-speed = {format_number(max_speed_mph)}: must be >= {lowest} mph, "
+                + floor_text
+            )
+        if forward and band_too_narrow(floor, safety.forward_max_mph):
+            raise InputError(
+                f"{self.source(('safety', 'forward_max_mph'))}: safety.forward_max_mph = "
+                f"{format_number(safety.forward_max_mph)}: must be >= {lowest} mph for a plan "
+                f"with forward segments, {floor_text}"
+            )
 
 
 def user_config_path() -> Path:
@@ -242,13 +474,8 @@ def default_config_path() -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as err:
-        raise InputError(f"config {path}: cannot read: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"config {path}: invalid TOML: {err}") from None
+    source = f"config {path}"
+    return inputs.parse(inputs.read_text(path, source), "toml", source)
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,22 +498,119 @@ def _has(data: Mapping[str, Any], loc: Location) -> bool:
     return True
 
 
+def _set_env() -> dict[str, str]:
+    """RETROTREAD_* variables by upper-cased name (pydantic-settings ignores the case); empty
+    ones are "not set" (env_ignore_empty)."""
+    return {
+        name.upper(): name
+        for name, value in os.environ.items()
+        if name.upper().startswith(ENV_PREFIX) and value != ""
+    }
+
+
 def _env_name(loc: Location) -> str | None:
-    """The environment variable that set `loc`, if one did (names are case-insensitive)."""
-    wanted = {(ENV_PREFIX + ENV_DELIMITER.join(str(p) for p in loc)).upper()}
-    if loc == ("journal", "data_dir"):
-        wanted.add(DATA_DIR_ENV)
-    for name in os.environ:
-        if name.upper() in wanted:
-            return name
+    """The environment variable that set `loc`, if one did, in the order pydantic-settings
+    applies them: `<SECTION>__<KEY>`, then a JSON `<SECTION>` holding the key, then the
+    extra names such as RETROTREAD_DATA_DIR. A location inside a value (a list item) belongs
+    to the variable that set the value."""
+    present = _set_env()
+    keys = [str(part) for part in itertools.takewhile(lambda p: isinstance(p, str), loc)][:2]
+    for depth in range(len(keys), 0, -1):
+        name = (ENV_PREFIX + ENV_DELIMITER.join(keys[:depth])).upper()
+        if name not in present:
+            continue
+        if depth == len(keys) or _json_has(os.environ[present[name]], tuple(keys[depth:])):
+            return present[name]
+    for name, target in EXTRA_ENV_NAMES.items():
+        if target == tuple(keys) and name in present:
+            return present[name]
     return None
 
 
-def load_settings(config_file: Path | None = None) -> Settings:
+def _json_has(text: str, loc: Location) -> bool:
+    try:
+        return _has(json.loads(text), loc)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _env_settings() -> dict[str, tuple[Location, bool]]:
+    """Every RETROTREAD_* name that sets something: upper-cased name -> (location, whether the
+    value is JSON). A section takes a JSON object; a list-valued key takes a JSON list."""
+    names: dict[str, tuple[Location, bool]] = {
+        name: (loc, False) for name, loc in EXTRA_ENV_NAMES.items()
+    }
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type)
+        assert issubclass(model, BaseModel)
+        section_name = (ENV_PREFIX + section).upper()
+        names[section_name] = ((section,), True)
+        for key, info in model.model_fields.items():
+            is_json = get_origin(info.annotation) in (tuple, list, dict)
+            names[(section_name + ENV_DELIMITER + key).upper()] = ((section, key), is_json)
+    return names
+
+
+def check_environment(*, unknown_names: Literal["refuse", "warn"] = "refuse") -> None:
+    """Refuse RETROTREAD_* variables that name no setting (SPEC.md "Environment and input"),
+    naming the closest real one, and JSON values that do not parse; one InputError line.
+
+    A misspelled safety setting must never be silently ignored: `RETROTREAD_SAFTEY__...` or a
+    single underscore would leave the belt at the default ceiling. The value is never repeated
+    for an unknown name (it may be a password under a misspelled key).
+    """
+    known = _env_settings()
+    problems: list[str] = []
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        if upper not in known:
+            closest = difflib.get_close_matches(upper, list(known), n=1, cutoff=0.0)
+            hint = f"; did you mean {closest[0]}?" if closest else ""
+            if unknown_names == "warn":
+                # An emergency stop must not be refused over a setting it does not read.
+                print(f"retrotread: environment {name}: names no setting{hint}", file=sys.stderr)
+            else:
+                problems.append(f"environment {name}: names no setting{hint}")
+            continue
+        loc, is_json = known[upper]
+        value = os.environ[name]
+        if is_json and value != "":
+            problem = _json_problem(value, loc)
+            if problem is not None:
+                shown = "" if looks_secret(name) or len(loc) == 1 else f" = {json.dumps(value)}"
+                problems.append(f"environment {name}: {format_location(loc)}{shown}: {problem}")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
+def _json_problem(text: str, loc: Location) -> str | None:
+    expected = 'a JSON object such as {"key": value}' if len(loc) == 1 else "a JSON list"
+    if loc == ("device", "quirks"):
+        expected = f'a JSON list such as ["{QUIRK_NAMES[0]}"]'
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        return "nested too deeply"
+    except ValueError as err:
+        return f"must be {expected} ({err})"
+    try:
+        inputs.check_depth(data, "")
+    except InputError:
+        return "nested too deeply"
+    return None
+
+
+def load_settings(config_file: Path | None = None, *, for_stop: bool = False) -> Settings:
     """Load defaults, then `config_file` (or the user's file when it exists), then env vars.
 
-    Raises InputError with one line on a bad value, an unknown key or a file that cannot be read.
+    Raises InputError with one line on a bad value, an unknown key, an unknown RETROTREAD_*
+    variable, or a file that cannot be read. `for_stop`: an unknown RETROTREAD_* variable only
+    warns (`stop --device` / `--mqtt` must not be refused over a name they do not read).
     """
+    check_environment(unknown_names="warn" if for_stop else "refuse")
     default_path = default_config_path()
     layers: list[tuple[Path, dict[str, Any]]] = [(default_path, _read_toml(default_path))]
     user_path = config_file if config_file is not None else user_config_path()
@@ -307,6 +631,12 @@ def load_settings(config_file: Path | None = None) -> Settings:
         return f"config {layers[-1][0]}"
 
     try:
-        return Settings(**merged)
+        settings = Settings(**merged)
     except ValidationError as err:
         raise InputError(one_line(err, "config", source_of)) from None
+    except SettingsError as err:  # a value pydantic-settings could not parse (check_environment
+        # catches the known cases first)
+        cause = f": {err.__cause__}" if err.__cause__ else ""
+        raise InputError(f"environment: {err}{cause}") from None
+    settings._source_of = source_of
+    return settings

@@ -18,7 +18,7 @@ from retrotread.config import Settings, load_settings
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.control import StopAck
 from retrotread.session.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
-from retrotread.target import load_sim_profile, run_on_target
+from retrotread.target import run_on_target, sim_profile_for
 from retrotread.treadmill import Quirks, Treadmill
 
 STOP_ATTEMPTS = 2
@@ -104,14 +104,14 @@ def stop_device(
 ) -> DeviceStopResult:
     """The CLI's entry: a real device by address/name, or (with `sim`) an in-process simulator
     (`sim_profile`, else the configured one; InputError (exit 2) for a bad one)."""
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, for_stop=True)
     if not sim:
         assert target is not None
         return run_on_target(stop_treadmill(target, settings), sim=False)
 
     from simulators.harness import open_simulator
 
-    profile = load_sim_profile(sim_profile or settings.sim.profile)
+    profile = sim_profile_for(sim_profile, settings)
 
     async def on_simulator() -> DeviceStopResult:
         async with open_simulator(profile) as simulator:

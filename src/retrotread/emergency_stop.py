@@ -102,7 +102,7 @@ def _stop_over_mqtt(request: StopRequest, say: Say) -> bool:
     from retrotread.config import load_settings
     from retrotread.mqtt.remote_stop import publish_stop
 
-    settings = load_settings(request.config_file)
+    settings = load_settings(request.config_file, for_stop=True)
     reports = asyncio.run(
         publish_stop(settings.mqtt, request.target_id, request.all_, request.timeout_s)
     )

@@ -3,11 +3,16 @@
 stdout belongs to command output and `--json` events, so logs never go there. Our own loggers and
 the libraries' (bleak, bumble, aiomqtt log through stdlib `logging`) share one handler and one
 format: readable on a terminal, one JSON object per line otherwise.
+
+Logging never raises into the caller: a log call can sit inside the supervisor's stop procedure,
+and a stderr whose reader went away (`retrotread run 2>&1 | head -2`) must not end a session.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 from typing import Literal
 
@@ -18,15 +23,51 @@ LogFormatName = Literal["auto", "console", "json"]
 _OUR_LOGGER = "retrotread"
 
 
+def give_up_stream(stream: object) -> None:
+    """Point a stream that failed (its reader went away) at /dev/null, for good.
+
+    Whatever is written to it later (a last log line, an error line) and the interpreter's own
+    flush of `sys.stdout` and `sys.stderr` at exit would fail again, and a failure there makes the
+    interpreter exit non-zero, hiding the session's exit code. Once the descriptor is /dev/null
+    those writes succeed, into nothing. A stream without a descriptor (a test's) is left alone."""
+    fileno = getattr(stream, "fileno", None)
+    if fileno is None:
+        return
+    try:
+        fd = fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # no descriptor, or the file object is closed already
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
+
+
 class _StderrHandler(logging.Handler):
-    """Writes to whatever `sys.stderr` is now, so a replaced stderr (tests, a live view) works."""
+    """Writes to whatever `sys.stderr` is now, so a replaced stderr (tests, a live view) works.
+
+    Never raises: `logging.Handler.handleError` would write to the same broken stderr and lets
+    anything but OSError through (a closed file object raises ValueError), and the caller may be
+    the belt's stop procedure. A stderr that cannot be written is given up for good."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
-            sys.stderr.flush()
-        except Exception:
-            self.handleError(record)
+            line = self.format(record)
+        except Exception:  # a bad record: report it the standard way, if stderr still takes it
+            with contextlib.suppress(Exception):
+                self.handleError(record)
+            return
+        stream = sys.stderr
+        if stream is None:  # Python's stderr when descriptor 2 was closed at start
+            return
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):  # the reader went away, or the file object was closed
+            give_up_stream(stream)
 
 
 def _wants_json(fmt: str) -> bool:

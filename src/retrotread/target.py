@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from retrotread.errors import InputError
 
 if TYPE_CHECKING:
+    from retrotread.config import Settings
     from simulators.profiles import Profile
 
 T = TypeVar("T")
@@ -35,14 +36,30 @@ def check_target(device: str | None, sim: bool) -> None:
         raise InputError(BOTH_TARGETS_MESSAGE)
 
 
-def load_sim_profile(name_or_path: str | Path) -> Profile:
-    """A built-in simulator profile or a TOML file; InputError (exit 2) naming `--sim-profile`."""
-    from simulators.profiles import load_profile
+def load_sim_profile(name_or_path: str | Path, source: str = "--sim-profile") -> Profile:
+    """A built-in simulator profile or a TOML file; InputError (exit 2) naming `source`, the
+    flag or setting the name came from."""
+    from retrotread.inputs import check_regular_file
+    from simulators.profiles import PROFILE_NAMES, load_profile
 
+    if str(name_or_path) not in PROFILE_NAMES and Path(name_or_path).exists():
+        # A FIFO or a device would block or never end the read.
+        check_regular_file(Path(name_or_path), f"{source} = {name_or_path}")
     try:
         return load_profile(name_or_path)
     except ValueError as err:
-        raise InputError(f"--sim-profile = {name_or_path}: {err}") from None
+        raise InputError(f"{source} = {name_or_path}: {err}") from None
+    except RecursionError:
+        raise InputError(f"{source} = {name_or_path}: nested too deeply") from None
+
+
+def sim_profile_for(flag: str | None, settings: Settings) -> Profile:
+    """`--sim-profile` when given, else the configured [sim] profile; an error blames the one
+    that was used (the flag, or the setting and the file or variable it came from)."""
+    if flag is not None:
+        return load_sim_profile(flag)
+    where = settings.source(("sim", "profile"))
+    return load_sim_profile(settings.sim.profile, f"{where}: sim.profile")
 
 
 def run_on_target(coro: Coroutine[Any, Any, T], *, sim: bool, time_scale: float | None = None) -> T:

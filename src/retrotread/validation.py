@@ -19,12 +19,15 @@ from pydantic_core import PydanticCustomError
 
 Location = tuple[str | int, ...]
 
-_SECRET_KEYS = frozenset({"password", "secret", "token"})
+# A key that looks like it holds a secret, spelled right or not (`passwd`, `api_key`, `Token`):
+# its value is never repeated in an error line, which may end up in a log or a bug report.
+_SECRET_KEY = re.compile(r"pas+w|pass|pwd|secret|token|key|cred|auth|private", re.IGNORECASE)
 _HIDDEN = "***"
+_SHOWN_DEPTH = 8
 _URL_CREDENTIALS = re.compile(r"(//)[^/@]*@")
 
 
-def _fmt_number(value: float) -> str:
+def format_number(value: float) -> str:
     """Floats keep their decimal point (3.0 mph, not 3), ints stay ints (220 bpm)."""
     return repr(float(value)) if isinstance(value, float) else str(value)
 
@@ -33,12 +36,12 @@ def _range_text(lo: float | None, hi: float | None, unit: str, lo_open: bool) ->
     suffix = f" {unit}" if unit else ""
     if lo is not None and hi is not None:
         if lo_open:
-            return f"> {_fmt_number(lo)} and <= {_fmt_number(hi)}{suffix}"
-        return f"within {_fmt_number(lo)}..{_fmt_number(hi)}{suffix}"
+            return f"> {format_number(lo)} and <= {format_number(hi)}{suffix}"
+        return f"within {format_number(lo)}..{format_number(hi)}{suffix}"
     if lo is not None:
-        return f"{'>' if lo_open else '>='} {_fmt_number(lo)}{suffix}"
+        return f"{'>' if lo_open else '>='} {format_number(lo)}{suffix}"
     if hi is not None:
-        return f"<= {_fmt_number(hi)}{suffix}"
+        return f"<= {format_number(hi)}{suffix}"
     return "a number"
 
 
@@ -59,12 +62,15 @@ def in_range(
     extra = f" ({hint})" if hint else ""
 
     def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # `true` is not 1.0 mph, whatever Python's bool-is-an-int says, even in a lax model.
+        if isinstance(value, bool):
+            raise PydanticCustomError("out_of_range", "must be a number " + allowed + extra)
         try:
             number = handler(value)
-        except ValidationError:
-            raise PydanticCustomError(
-                "out_of_range", "must be a number " + allowed + extra
-            ) from None
+        except ValidationError as err:
+            whole = any(str(e["type"]).startswith("int") for e in err.errors())
+            kind = "a whole number " if whole else "a number "
+            raise PydanticCustomError("out_of_range", "must be " + kind + allowed + extra) from None
         too_low = lo is not None and (number <= lo if lo_open else number < lo)
         too_high = hi is not None and number > hi
         if not math.isfinite(number) or too_low or too_high:
@@ -95,22 +101,57 @@ def format_location(loc: Location) -> str:
     return text
 
 
+def looks_secret(key: object) -> bool:
+    """Whether a key's value must be hidden from messages (see `_SECRET_KEY`)."""
+    return isinstance(key, str) and _SECRET_KEY.search(key) is not None
+
+
+def _redacted(value: object, depth: int = 0) -> object:
+    """`value` with every secret-looking key's value hidden (an unknown section echoed whole may
+    carry a password). Only a few levels are shown: the line is cut at 60 characters anyway."""
+    if depth > _SHOWN_DEPTH and isinstance(value, dict | list | tuple):
+        return "..."
+    if isinstance(value, dict):
+        return {
+            key: _HIDDEN if looks_secret(key) else _redacted(child, depth + 1)
+            for key, child in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redacted(child, depth + 1) for child in value]
+    return value
+
+
 def _fmt_value(loc: Location, value: object) -> str:
-    if any(isinstance(part, str) and part.lower() in _SECRET_KEYS for part in loc):
+    if any(looks_secret(part) for part in loc):
         return _HIDDEN
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, float):
-        return _fmt_number(value)
+        return format_number(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
         return json.dumps(_URL_CREDENTIALS.sub(r"\1***@", value), ensure_ascii=False)
     try:
-        text = json.dumps(value, default=str, ensure_ascii=False)
-    except ValueError:
-        text = repr(value)
+        text = json.dumps(_redacted(value), default=str, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = "..."
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# Strict types (a TOML `"yes"` is not a bool) in the words of the person who wrote the file.
+_TYPE_MESSAGES = {
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string (in quotes)",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+}
 
 
 def _message(error: Any) -> str:
@@ -121,6 +162,8 @@ def _message(error: Any) -> str:
         return "required"
     if kind in ("literal_error", "enum"):
         return f"must be one of {error['ctx']['expected']}"
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):

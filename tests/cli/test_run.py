@@ -137,7 +137,9 @@ def test_real_device_without_terminal_or_yes_refuses(tmp_path: Path, data_dir: P
     assert not (data_dir / "sessions").exists()
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_a_signal_stops_the_belt_then_exits(
     signum: int, code: int, short_plan: Path, data_dir: Path
 ) -> None:

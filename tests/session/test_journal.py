@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from retrotread.session.journal import (
     read_journal,
     sessions_dir,
 )
+from retrotread.session.output import SinkClosed
 
 EVENTS: list[Event] = [
     CommandEvent(t=0.1, op="request_control", result="success"),
@@ -87,3 +89,28 @@ def test_list_sessions_oldest_first_with_summaries(tmp_path: Path) -> None:
     assert records[0].summary is None
     assert records[1].summary == EVENTS[3]
     assert list_sessions(tmp_path / "nowhere") == []
+
+
+def test_a_disk_that_refuses_the_journal_raises_sink_closed_once(tmp_path: Path) -> None:
+    """The journal's descriptor is pointed at /dev/full, which fails every write with ENOSPC
+    like a full disk: one SinkClosed naming the file and the reason, then nothing (a record cut
+    off there keeps its cut-off line last), and closing does not raise either."""
+    writer = JournalWriter.create(tmp_path, "20261124T181500Z-full")
+    writer.write(EVENTS[0])
+    descriptor = next(
+        int(name)
+        for name in os.listdir("/proc/self/fd")
+        if os.path.realpath(f"/proc/self/fd/{name}") == str(writer.path.resolve())
+    )
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, descriptor)
+    finally:
+        os.close(full)
+    with pytest.raises(SinkClosed, match=r"cannot be written \(No space left on device\)") as err:
+        writer.write(EVENTS[1])
+    assert str(writer.path) in str(err.value)
+    for event in EVENTS[2:]:
+        writer.write(event)
+    writer.close()
+    assert read_journal(writer.path) == EVENTS[:1]

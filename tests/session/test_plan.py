@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from retrotread.config import SafetyConfig
@@ -193,7 +194,7 @@ def test_field_error_in_a_file_names_the_exact_path(tmp_path: Path) -> None:
             {"target_mph": 1.0, "direction": "sideways"},
             "segments[1].direction = \"sideways\": must be one of 'backward' or 'forward'",
         ),
-        ({"target_mph": "fast"}, 'segments[1].target_mph = "fast": Input should be a valid number'),
+        ({"target_mph": "fast"}, 'segments[1].target_mph = "fast": must be a number'),
     ],
 )
 def test_bad_segment_is_refused_naming_field_value_and_range(
@@ -302,8 +303,31 @@ def test_max_speed_outside_the_band_is_refused(mph: float) -> None:
 
 
 def test_max_speed_below_the_configured_floor_is_refused() -> None:
-    with pytest.raises(InputError, match=r"--max-speed = 0.8: must be >= safety.min_backward_mph"):
+    with pytest.raises(InputError) as caught:
         sample_plan().check_against(SafetyConfig(min_backward_mph=1.0), max_speed_mph=0.8)
+    assert str(caught.value) == (
+        "--max-speed = 0.8: must be >= 1.1 mph, at least 0.1 mph above safety.min_backward_mph "
+        "(1.0 mph)"
+    )
+
+
+@pytest.mark.parametrize("max_speed", [0.5, 0.55, 0.59])
+def test_max_speed_that_leaves_less_than_0_1_mph_of_band_is_refused(max_speed: float) -> None:
+    """SPEC: the band stays at least 0.1 mph wide; refused here, not by the supervisor later."""
+    with pytest.raises(InputError, match=r"must be >= 0\.6 mph"):
+        sample_plan().check_against(SafetyConfig(), max_speed_mph=max_speed)
+    assert sample_plan().check_against(SafetyConfig(), max_speed_mph=0.6)
+
+
+def test_a_low_forward_ceiling_matters_only_to_a_plan_with_forward_segments() -> None:
+    safety = SafetyConfig(min_backward_mph=2.5, forward_max_mph=2.0)
+    backward_only = Plan(name="b", segments=(Segment(name="a", duration_s=10, target_mph=2.8),))
+    assert backward_only.check_against(safety).segments[0].target_mph == 2.8
+    with pytest.raises(InputError) as caught:
+        sample_plan().check_against(safety)
+    assert str(caught.value).startswith("safety.forward_max_mph = 2.0: must be >= 2.6 mph")
+    assert not backward_only.has_forward()
+    assert sample_plan().has_forward()
 
 
 def test_heart_rate_zone_above_the_limit_is_refused() -> None:
@@ -345,8 +369,9 @@ def test_checked_plan_stays_within_the_users_limits(
     segs: list[Segment], a: float, b: float, max_speed: float | None
 ) -> None:
     floor, ceiling = sorted((a, b))
+    assume(ceiling - floor >= 0.1)  # narrower bands are refused by SafetyConfig (test_config)
     safety = SafetyConfig(min_backward_mph=floor, max_backward_mph=ceiling, forward_max_mph=3.5)
-    if max_speed is not None and max_speed < floor:
+    if max_speed is not None and min(max_speed, ceiling) - floor < 0.1 - 1e-9:
         with pytest.raises(InputError):
             Plan(name="p", segments=tuple(segs)).check_against(safety, max_speed)
         return
@@ -372,3 +397,65 @@ def test_several_bad_fields_are_reported_on_one_line_with_the_source_once() -> N
         "plan p.toml: segments[0].duration_s = 0: must be within 1..7200 s; "
         "segments[1].incline_pct = -1: must be within 0.0..15.0 %"
     )
+
+
+# --- strict types and hostile files -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("target_mph", True), ("duration_s", False), ("target_mph", "1.0"), ("incline_pct", True)],
+)
+def test_a_value_of_the_wrong_type_is_refused_not_coerced(field: str, value: object) -> None:
+    """`target_mph = true` is not 1.0 mph."""
+    data = plan_data(**{"target_mph": 1.0, field: value})
+    assert f"segments[1].{field} = " in refused(data)
+
+
+def test_a_name_must_be_text() -> None:
+    assert "segments[1].name = 5: must be a string" in refused(plan_data(name=5, target_mph=1.0))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".json", '{"segments": ' + "[" * 5000 + "]" * 5000 + "}"),
+        (".toml", "segments = " + "[" * 3000 + "]" * 3000),
+        (".plan", "segments = " + "[" * 3000 + "]" * 3000),
+        (".toml", "[" + ".".join(["a"] * 2000) + "]\n"),
+    ],
+)
+def test_a_plan_nested_thousands_deep_is_one_line(tmp_path: Path, suffix: str, text: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"plan {path}: nested more than 32 levels deep"
+
+
+def test_an_endless_device_is_refused_without_reading() -> None:
+    with pytest.raises(InputError) as caught:
+        load_plan(Path("/dev/zero"))
+    assert str(caught.value) == "plan /dev/zero: not a regular file (a character device)"
+
+
+def test_a_fifo_plan_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.toml"
+    os.mkfifo(fifo)  # nobody writes: a blocking open would wait forever
+    with pytest.raises(InputError, match=r"not a regular file \(a pipe\)"):
+        load_plan(fifo)
+
+
+def test_a_plan_over_a_mebibyte_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text("# pad\n" * 200_000, encoding="utf-8")
+    with pytest.raises(InputError, match="larger than 1 MiB"):
+        load_plan(path)
+
+
+def test_a_binary_plan_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"plan {path}: not UTF-8 text (byte 0 is 0x89)"

@@ -7,15 +7,25 @@ handed to a stdlib-only fast path; everything else loads the typer app lazily.
 
 
 def main() -> None:
+    """Run one command; Ctrl-C at any point before a command takes over its own handling (while
+    the heavy libraries load, say, in the first tenth of a second) ends with one line and exit
+    130, the shell's code for "interrupted", not a KeyboardInterrupt traceback. Nothing was
+    started yet, and a session that has started stops its belt in its own signal handler."""
     import sys
 
-    argv = sys.argv[1:]
-    if argv[:1] == ["stop"]:
-        from retrotread.cli import stop_fast
+    try:
+        argv = sys.argv[1:]
+        if argv[:1] == ["stop"]:
+            from retrotread.cli import stop_fast
 
-        code = stop_fast.try_fast_stop(argv[1:])
-        if code is not None:
-            raise SystemExit(code)
-    from retrotread.cli.app import run
+            code = stop_fast.try_fast_stop(argv[1:])
+            if code is not None:
+                raise SystemExit(code)
+        from retrotread.cli.app import run
 
-    raise SystemExit(run(argv))
+        code = run(argv)
+    except KeyboardInterrupt:
+        if sys.stderr is not None:  # None when started with descriptor 2 closed
+            sys.stderr.write("retrotread: interrupted\n")
+        code = 130
+    raise SystemExit(code)

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import UsageError
 
 from retrotread.cli.context import CliState, LogFormat
-from retrotread.errors import InputError, RetrotreadError
+from retrotread.errors import RetrotreadError
 
 app = typer.Typer(
     name="retrotread",
@@ -40,9 +40,11 @@ def _global_options(
     from retrotread.logs import configure_logging
 
     configure_logging(log_format.value, verbose)
-    if config is not None and not config.is_file():
+    if config is not None:
         # Checked here so that every command refuses it, not only those that read the config.
-        raise InputError(f"--config {config}: no such file")
+        from retrotread.inputs import check_regular_file
+
+        check_regular_file(config, f"--config {config}")
     ctx.obj = CliState(config_file=config, log_format=log_format, verbose=verbose)
 
 

@@ -161,12 +161,14 @@ class LiveView:
                 self._enter.set_result(not stop)
 
         remove = control.add_listener(on_event)
-        with self._live, _keys(on_keys):
+        with _drawing(self._live), _keys(on_keys):
             try:
                 yield
             finally:
                 remove()
-                self._live.update(render(self._state), refresh=True)
+                # The last frame is for the walker only: a terminal gone by now changes nothing.
+                with contextlib.suppress(OSError, ValueError):
+                    self._live.update(render(self._state), refresh=True)
 
     def _resume(self, control: SessionControl) -> None:
         # Only the session object of this process offers a local resume; remote channels can't.
@@ -175,6 +177,19 @@ class LiveView:
             task = asyncio.ensure_future(resume())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.contextmanager
+def _drawing(live: Live) -> Iterator[None]:
+    """Show the panel while inside. Leaving draws once more, after the session's `summary`: a
+    terminal that went away meanwhile must not turn a finished session into an error (while it
+    runs, a listener that raises is detached by the session, so drawing never reaches the belt)."""
+    live.start(refresh=True)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            live.stop()
 
 
 @contextlib.contextmanager

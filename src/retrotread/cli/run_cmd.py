@@ -72,8 +72,8 @@ def run(
         typer.Option(
             "--time-scale",
             metavar="X",
-            help="Simulator: virtual time runs X times faster, X > 0 (default: config [sim]"
-            " time_scale, 1).",
+            help="Simulator: virtual time runs X times faster, 0.001 to 100000 (default: config"
+            " [sim] time_scale, 1).",
         ),
     ] = None,
     sim_profile: Annotated[
@@ -92,8 +92,19 @@ def run(
             metavar="KIND@T[:ARG]",
             help="Simulator: inject a fault T session seconds in (repeatable). KIND:"
             " disconnect[:S], safety-key, console-stop, overspeed:FACTOR, stall,"
-            " reject:set-speed|start|stop|request-control, no-indication, hr:BPM."
+            " reject:set-speed|start|stop|request-control, no-indication, hr:BPM,"
+            " control-lost."
             " Example: overspeed@300:1.5.",
+        ),
+    ] = None,
+    sim_wire_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--sim-wire-log",
+            metavar="FILE",
+            help="Simulator: write one JSON line per control-point write the machine received"
+            " (t, hex, op, result, belt_kmh), to check what reached it.",
+            dir_okay=False,
         ),
     ] = None,
 ) -> None:
@@ -111,7 +122,9 @@ def run(
     live = None
     sinks = []
     attachments: list[SessionAttachment] = []
-    if sys.stderr.isatty() and not json_output:
+    # Python's sys.stderr is None when descriptor 2 was closed at start (`2>&-`): no live view,
+    # and the human-lines sink just has nowhere to write; the session runs all the same.
+    if sys.stderr is not None and sys.stderr.isatty() and not json_output:
         from retrotread.cli.live import LiveView
 
         live = LiveView()
@@ -131,6 +144,7 @@ def run(
         configured_time_scale=True,
         sim_profile=sim_profile,
         sim_faults=tuple(sim_fault or ()),
+        sim_wire_log=sim_wire_log,
         config_file=state.config_file,
         confirm=live.confirm if live is not None else None,
         sinks=tuple(sinks),

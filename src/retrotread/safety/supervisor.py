@@ -117,7 +117,8 @@ class Supervisor:
     With `foreign_belt=True` it is a stop-only Supervisor for a belt it did not start: latched
     from birth (reason "estop"), so it never moves the belt, and it needs no speed band (a device
     whose grid misses the walking band must still be stoppable); `stop_foreign_belt()` is its
-    one job."""
+    one job. `forward_segments=False`: the plan never faces forward, so no forward band (and no
+    forward limit) is needed."""
 
     def __init__(
         self,
@@ -127,6 +128,7 @@ class Supervisor:
         max_speed_mph: float | None = None,
         t0: float | None = None,
         foreign_belt: bool = False,
+        forward_segments: bool = True,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._treadmill = treadmill
@@ -153,7 +155,13 @@ class Supervisor:
                 if max_speed_mph is None
                 else min(max_speed_mph, safety.forward_max_mph)
             )
-            self.forward_band = forward_band(self.grid, forward_cap, safety.min_backward_mph)
+            # Forward limits matter only to a plan with forward segments; without any, a forward
+            # request (there should be none) gets the backward band, the stricter one.
+            self.forward_band = (
+                forward_band(self.grid, forward_cap, safety.min_backward_mph)
+                if forward_segments
+                else self.backward_band
+            )
         self._step_c = ramp_step_c(safety.max_step_mph)
         # Claimed only once nothing above can refuse the device: a refused one stays claimable.
         self._cp = treadmill.claim_control_point(self._gate)
@@ -407,8 +415,7 @@ class Supervisor:
             # The stop procedure already gave up; request_stop wrote Stop once more: its answer.
             with contextlib.suppress(Exception):
                 await asyncio.shield(late)
-            ok = self._stop_acked.is_set()
-            return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
+            return self._stop_ack()
         acked = asyncio.ensure_future(self._stop_acked.wait())
         ended = asyncio.ensure_future(self._ended.wait())
         try:
@@ -416,6 +423,9 @@ class Supervisor:
         finally:
             acked.cancel()
             ended.cancel()
+        return self._stop_ack()
+
+    def _stop_ack(self) -> StopAck:
         ok = self._stop_acked.is_set()
         return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
 
@@ -438,8 +448,7 @@ class Supervisor:
         await self._retake_control()
         self._spawn(self._finish_stop(attempts))
         await self._ended.wait()
-        ok = self._stop_acked.is_set()
-        return StopAck(ok, self.belt_mph, "stop acknowledged" if ok else "stop not acknowledged")
+        return self._stop_ack()
 
     async def wait_ended(self) -> StopReason:
         """Wait until the session's stop is complete (belt verified at 0, or given up)."""
@@ -624,16 +633,27 @@ class Supervisor:
 
     async def _finish_stop(self, max_attempts: int = MAX_STOP_ATTEMPTS) -> None:
         """Verify the belt reaches 0; retry Stop (reconnecting and retaking control as needed)
-        until it does, the link cannot be restored, or the attempts run out. Then end."""
+        until it does, the link cannot be restored, or the attempts run out. Then end, whatever
+        went wrong on the way: a session must never hang in `stopping`."""
         may_run = self._started or self._foreign_belt
         verified = not may_run
+        try:
+            verified = await self._verify_stop(max_attempts) if may_run else True
+        except Exception:
+            log.exception("the stop procedure failed")
+        finally:
+            if not verified:
+                self._emit_safety("stop_unverified", "stop", "the belt was not seen at 0")
+            self._end()
+
+    async def _verify_stop(self, max_attempts: int) -> bool:
         attempts = 0
-        while not verified and attempts < max_attempts:
+        while attempts < max_attempts:
             attempts += 1
             relinked = False
             if not self._treadmill.is_connected:
                 if not await self._restore_link():
-                    break
+                    return False
                 relinked = True  # and control retaken: write Stop on the new link
             if attempts > 1 or relinked or self._stop_write is None:
                 self._stop_write = self._loop.create_task(self._write_stop(self.stop_source))
@@ -642,10 +662,9 @@ class Supervisor:
                 await self._retake_control()
                 self._stop_write = self._loop.create_task(self._write_stop(self.stop_source))
                 await self._stop_write
-            verified = await self._wait_belt_zero(self._safety.stop_verify_timeout_s)
-        if not verified and may_run:
-            self._emit_safety("stop_unverified", "stop", "the belt was not seen at 0")
-        self._end()
+            if await self._wait_belt_zero(self._safety.stop_verify_timeout_s):
+                return True
+        return False
 
     async def _wait_belt_zero(self, timeout_s: float) -> bool:
         # _belt_zero is only set by a 0 seen after an acknowledged Stop, and such a 0 seen before

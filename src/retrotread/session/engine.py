@@ -3,7 +3,9 @@
 `Session` is the running session as the outside world sees it (it implements `SessionControl`
 for the control socket, MQTT and the live view); `run_engine` drives one session from connecting
 to the `summary` event. Every event, the supervisor's included, goes through `Session.emit`, so the
-journal, `--json`, the live view and every listener see the same stream in the same order.
+journal, `--json`, the live view and every listener see the same stream in the same order. None of
+them can reach the belt's logic: one that fails is detached with one line on stderr (SPEC: a
+closed stdout never affects the belt; nor does a closed stderr or a full disk).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from retrotread.session.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.session.output import SinkClosed
 from retrotread.session.pacer import Pacer, segment_direction
 from retrotread.session.plan import Plan
 from retrotread.treadmill import Treadmill
@@ -43,7 +46,7 @@ log = structlog.get_logger(__name__)
 STOP_UNVERIFIED = "stop_unverified"
 """The supervisor's safety reason when the belt was never seen at 0 after a stop."""
 
-INTERRUPT_SOURCES = frozenset({"sigint", "sigterm"})
+INTERRUPT_SOURCES = frozenset({"sigint", "sigterm", "sighup"})
 """Stop sources that mean "the user interrupted the program" rather than an emergency stop."""
 
 
@@ -111,8 +114,34 @@ class Session:
         for consumer in [*self._sinks, *self._listeners]:
             try:
                 consumer(event)
-            except Exception:  # an output problem must never break the session
-                log.exception("event consumer failed", event=event.event)
+            except Exception as err:  # an output problem must never reach the belt's logic
+                self._detach(consumer, err)
+
+    def _detach(self, consumer: Callable[[Event], None], error: Exception) -> None:
+        """Drop a sink or listener that failed, for good, and say so once.
+
+        `emit` is called from inside the supervisor's stop procedure (the CommandEvent of an
+        acknowledged Stop, the final StoppedEvent): anything raised here would end that procedure
+        half-way and leave the session waiting in `stopping` for an end that never comes. So this
+        guard must not fail itself: the report is a plain log call (no `event=` keyword, which
+        structlog reserves for the message) inside a suppress. A consumer that failed once is
+        dropped rather than retried: a closed pipe fails on every event, and a line of traceback
+        per telemetry packet buried the one line that mattered."""
+        with contextlib.suppress(ValueError):
+            self._sinks.remove(consumer)
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(consumer)
+        with contextlib.suppress(Exception):
+            if isinstance(error, SinkClosed):
+                log.warning(str(error))
+                log.debug("sink closed", cause=repr(error.__cause__))
+            else:
+                log.warning(
+                    "an event listener failed and was detached; the session goes on",
+                    listener=repr(consumer)[:200],
+                    error=repr(error),
+                )
+                log.debug("event listener failure", exc_info=error)
 
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -215,7 +244,14 @@ async def run_engine(
                 session.early_stop = ("estop", "walker")
         if session.early_stop is not None:
             return _close(session, *session.early_stop)
-        supervisor = Supervisor(treadmill, safety, max_speed_mph=max_speed_mph, t0=session.t0)
+        forward = any(segment_direction(s) == "forward" for s in session.plan.segments)
+        supervisor = Supervisor(
+            treadmill,
+            safety,
+            max_speed_mph=max_speed_mph,
+            t0=session.t0,
+            forward_segments=forward,
+        )
         supervisor.add_listener(session.emit)
         session.supervisor = supervisor
         await _drive(session, supervisor, safety)

@@ -3,10 +3,16 @@
 Each event is written and flushed on its own, so a crash loses at most the line being written; the
 reader ignores such a cut-off last line, and the session still lists and exports. The final
 `stopped` and `summary` events are also fsynced: they are what `history` relies on.
+
+The belt matters more than the record: a journal that cannot be written (a full disk, a file-size
+limit) raises `SinkClosed` once, so the session says so and goes on, and is silent from then on.
+Nothing more is appended after a failed write, so a line cut off by it stays the last line, which
+the reader tolerates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from pydantic import ValidationError
 
 from retrotread.errors import InputError
 from retrotread.session.events import Event, StoppedEvent, SummaryEvent, parse_event
+from retrotread.session.output import SinkClosed
 
 SESSIONS_SUBDIR = "sessions"
 JOURNAL_SUFFIX = ".jsonl"
@@ -51,16 +58,28 @@ class JournalWriter:
         self.write(event)
 
     def write(self, event: Event) -> None:
+        """Append and flush one event; `SinkClosed` on the first write the disk refuses."""
         if self._file.closed:
             return
-        self._file.write(event.to_json() + "\n")
-        self._file.flush()
-        if isinstance(event, StoppedEvent | SummaryEvent):
-            os.fsync(self._file.fileno())
+        try:
+            self._file.write(event.to_json() + "\n")
+            self._file.flush()
+            if isinstance(event, StoppedEvent | SummaryEvent):
+                os.fsync(self._file.fileno())
+        except OSError as err:
+            self.close()
+            reason = err.strerror or str(err)
+            raise SinkClosed(
+                f"the journal {self.path} cannot be written ({reason}): the session goes on "
+                "without it"
+            ) from err
 
     def close(self) -> None:
+        """Close; never raises. After a failed write the buffer still holds what the disk refused,
+        and closing tries to flush it once more: that second refusal says nothing new."""
         if not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
 def read_journal(path: Path) -> list[Event]:

@@ -3,13 +3,19 @@
 A sink is a plain synchronous callable taking one event. `--json` writes every event as one line on
 stdout; without it and without a terminal, a person still gets readable lines on stderr (the live
 view in `retrotread.cli.live` replaces them on a terminal).
+
+A sink whose destination is gone for good (a reader that went away, a full disk) raises
+`SinkClosed` once; the session then detaches it and says why in one line. Nothing a sink does may
+reach the belt: the session goes on either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
+from retrotread.logs import give_up_stream
 from retrotread.session.events import (
     CommandEvent,
     ConnectedEvent,
@@ -24,25 +30,60 @@ from retrotread.session.events import (
 
 EventSink = Callable[[Event], None]
 
-class JsonLinesSink:
-    """One JSON object per line, flushed per event so a pipe reader sees it at once."""
 
-    def __init__(self, stream: TextIO) -> None:
+class SinkClosed(Exception):
+    """A sink's destination is gone for good. Its text is the one line the session prints when it
+    detaches the sink, e.g. "stdout closed: events go on in the journal <path>"."""
+
+
+def write_line(stream: TextIO | None, line: str, closed_note: str) -> None:
+    """Write and flush one line; `SinkClosed(closed_note)` if the stream cannot take it.
+
+    Flushed per line so that a pipe reader sees each line at once. A stream that failed is
+    pointed at /dev/null (`give_up_stream`), so that the interpreter's last flush at exit cannot
+    fail on the text left in its buffer. `stream` is None when Python started with that
+    descriptor closed (`retrotread run --json >&-`)."""
+    if stream is None:
+        raise SinkClosed(closed_note)
+    try:
+        stream.write(line)
+        stream.flush()
+    except (OSError, ValueError) as err:  # ValueError: a file object closed under us
+        give_up_stream(stream)
+        raise SinkClosed(closed_note) from err
+
+
+class JsonLinesSink:
+    """One JSON object per line, flushed per event so a pipe reader sees it at once.
+
+    `journal` names where the events still go once this stream is closed, for the one line that
+    says so."""
+
+    def __init__(
+        self, stream: TextIO | None, *, name: str = "stdout", journal: Path | None = None
+    ) -> None:
         self._stream = stream
+        self._closed_note = (
+            f"{name} closed: events go on in the journal {journal}"
+            if journal is not None
+            else f"{name} closed: its events are no longer written"
+        )
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(event.to_json() + "\n")
-        self._stream.flush()
+        write_line(self._stream, event.to_json() + "\n", self._closed_note)
 
 
 class PlainTextSink:
     """Readable lines for a log or a non-terminal stderr; telemetry only every `telemetry_every_s`
     session seconds, because one line per second would drown what matters."""
 
-    def __init__(self, stream: TextIO, telemetry_every_s: float = 30.0) -> None:
+    def __init__(
+        self, stream: TextIO | None, telemetry_every_s: float = 30.0, *, name: str = "stderr"
+    ) -> None:
         self._stream = stream
         self._telemetry_every_s = telemetry_every_s
         self._next_telemetry_t = 0.0
+        self._closed_note = f"{name} closed: no more human lines; the session goes on"
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TelemetryEvent):
@@ -51,8 +92,7 @@ class PlainTextSink:
             self._next_telemetry_t = event.t + self._telemetry_every_s
         text = describe(event)
         if text is not None:
-            self._stream.write(f"[{format_clock(event.t)}] {text}\n")
-            self._stream.flush()
+            write_line(self._stream, f"[{format_clock(event.t)}] {text}\n", self._closed_note)
 
 
 def format_clock(seconds: float) -> str:

@@ -11,6 +11,12 @@ supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The 
   steps inside the segment's speed range;
 - bridge every direction change with a turn-around. FTMS has no direction: the walker turns
   around, so direction is bookkeeping (which ceiling applies) plus prompts.
+
+Once the supervisor's stop latch has closed (any stop: the program's end, a fault, the walker)
+the program is over: the pacer announces nothing more (no next segment, no turn-around prompt)
+and returns at its next step, while the supervisor's own events tell how the stop goes. It reads
+the latch itself rather than waiting to be cancelled, because the engine cancels it only once the
+stop is verified, which may take a minute (a stalled machine, a link that is down).
 """
 
 from __future__ import annotations
@@ -96,10 +102,12 @@ class Pacer:
         """Run every segment; `direction` is the one the belt was started in."""
         deadline = self._now()
         for index, segment in enumerate(plan.segments):
+            if self._supervisor.latched:
+                return
             started = self._now()
             deadline += segment.duration_s
             self.progress = SegmentProgress(index, segment, started, deadline, segment.start_mph)
-            self._emit(
+            self._say(
                 SegmentEvent(
                     t=started,
                     index=index,
@@ -115,18 +123,26 @@ class Pacer:
                 direction = segment_direction(segment)
             deadline = await self._hold_segment(index, segment, deadline)
 
+    def _say(self, event: Event) -> None:
+        """Emit what the program does next, unless a stop has latched: after it, a segment or a
+        turn-around prompt would announce something that will never happen."""
+        if not self._supervisor.latched:
+            self._emit(event)
+
     async def _turn_around(self, old: Direction, new: Direction) -> None:
-        self._emit(PromptEvent(t=self._now(), message="Slowing down for a turn-around; keep going"))
+        self._say(PromptEvent(t=self._now(), message="Slowing down for a turn-around; keep going"))
         await self._set_target(self._floor_mph, old)
         if self._turnaround_mode == "pause":
             await self._supervisor.pause("turnaround")
-        self._emit(
+        self._say(
             PromptEvent(
                 t=self._now(),
                 message=turnaround_message(new, paused=self._turnaround_mode == "pause"),
             )
         )
         await asyncio.sleep(self._turnaround_hold_s)
+        if self._supervisor.latched:
+            return
         if self._turnaround_mode == "pause":
             # Resume only our own pause: if MQTT or the control socket paused during the hold,
             # the belt stays paused and `_set_target` below waits for the walker to resume.
@@ -147,6 +163,8 @@ class Pacer:
         next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
         while (remaining := deadline - self._now()) > 0:
             await asyncio.sleep(min(PAUSE_CHECK_INTERVAL_S, remaining))
+            if self._supervisor.latched:
+                break
             if self._supervisor.paused:
                 deadline += await self._set_target(target, direction, deadline)
             if not segment.has_hr_zone or self._now() < next_zone_check:

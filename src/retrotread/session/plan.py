@@ -8,8 +8,6 @@ narrower limits (config and `--max-speed`) and fills in the safety defaults the 
 from __future__ import annotations
 
 import enum
-import json
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,15 +22,19 @@ from pydantic import (
     model_validator,
 )
 
+from retrotread import inputs
 from retrotread.config import (
     BAND_MAX_MPH,
     BAND_MIN_MPH,
     FORWARD_LIMIT_MPH,
+    MIN_BAND_WIDTH_MPH,
     SafetyConfig,
     TurnaroundMode,
+    band_too_narrow,
+    lowest_ceiling_mph,
 )
 from retrotread.errors import InputError
-from retrotread.validation import field_error, in_range, one_line
+from retrotread.validation import field_error, format_number, in_range, one_line
 
 
 class Direction(enum.StrEnum):
@@ -47,6 +49,8 @@ HARD_LIMITS_MPH: dict[Direction, tuple[float, float]] = {
 
 MAX_SEGMENTS = 500
 
+_FORMATS: dict[str, inputs.Format] = {".toml": "toml", ".json": "json"}
+
 Mph = Annotated[float, AllowInfNan(False)]
 Bpm = Annotated[int, in_range(40, 220, "bpm")]
 
@@ -54,10 +58,12 @@ Bpm = Annotated[int, in_range(40, 220, "bpm")]
 class Segment(BaseModel):
     """One stretch at one direction: a fixed target, or a range the pacer may move within."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `target_mph = true` is not 1.0 mph, `name = 3` is not a name.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Annotated[str, Field(min_length=1, max_length=60)]
-    direction: Direction = Direction.backward
+    # Not strict: a file spells the direction as text, never as the enum.
+    direction: Annotated[Direction, Field(strict=False)] = Direction.backward
     duration_s: Annotated[float, in_range(1, 7200, "s")]
     target_mph: Mph | None = None
     min_mph: Mph | None = None
@@ -140,14 +146,14 @@ class Segment(BaseModel):
 class Plan(BaseModel):
     """A named sequence of segments; the built-in programs are plans too."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Annotated[str, Field(min_length=1, max_length=80)]
     title: str = ""
     description: str = ""
     turnaround_mode: TurnaroundMode | None = None
     turnaround_hold_s: Annotated[float, in_range(2.0, 60.0, "s")] | None = None
-    segments: tuple[Segment, ...]
+    segments: Annotated[tuple[Segment, ...], Field(strict=False)]  # files have lists, not tuples
 
     @field_validator("segments")
     @classmethod
@@ -169,6 +175,10 @@ class Plan(BaseModel):
         if not chosen:
             return None
         return min(s.start_mph for s in chosen), max(s.ceiling_mph for s in chosen)
+
+    def has_forward(self) -> bool:
+        """Whether any segment walks forward (then the forward ceiling matters)."""
+        return any(s.direction is Direction.forward for s in self.segments)
 
     def direction_changes(self) -> int:
         """How many turn-arounds the plan needs between its segments."""
@@ -194,11 +204,17 @@ class Plan(BaseModel):
             ),
             Direction.forward: (BAND_MIN_MPH, min(safety.forward_max_mph, user_cap)),
         }
-        if limits[Direction.backward][0] > limits[Direction.backward][1]:
-            raise InputError(
-                f"--max-speed = {max_speed_mph!r}: must be >= safety.min_backward_mph "
-                f"({safety.min_backward_mph!r} mph)"
-            )
+        # SPEC.md: the band stays at least 0.1 mph wide. `Settings.check_speed_caps` says the
+        # same with each value's source; this guards callers that build a SafetyConfig directly.
+        floor = safety.min_backward_mph
+        if band_too_narrow(floor, limits[Direction.backward][1]):
+            if max_speed_mph is not None and max_speed_mph < safety.max_backward_mph:
+                raise _band_too_narrow("--max-speed", max_speed_mph, floor)
+            raise _band_too_narrow("safety.max_backward_mph", safety.max_backward_mph, floor)
+        # Once the backward band holds, only a low forward_max_mph can squeeze the forward one,
+        # and only a plan that walks forward cares.
+        if self.has_forward() and band_too_narrow(floor, limits[Direction.forward][1]):
+            raise _band_too_narrow("safety.forward_max_mph", safety.forward_max_mph, floor)
         segments: list[Segment] = []
         for index, segment in enumerate(self.segments):
             where = f"plan {self.name}: segments[{index}]"
@@ -218,6 +234,14 @@ class Plan(BaseModel):
                 "turnaround_hold_s": max(self.turnaround_hold_s or 0.0, safety.turnaround_hold_s),
             }
         )
+
+
+def _band_too_narrow(what: str, ceiling: float, floor: float) -> InputError:
+    return InputError(
+        f"{what} = {format_number(ceiling)}: must be >= {format_number(lowest_ceiling_mph(floor))}"
+        f" mph, at least {format_number(MIN_BAND_WIDTH_MPH)} mph above safety.min_backward_mph "
+        f"({format_number(floor)} mph)"
+    )
 
 
 def validate_max_speed(mph: float | None) -> float | None:
@@ -240,32 +264,12 @@ def parse_plan(data: Mapping[str, Any], source: str, default_name: str) -> Plan:
         raise InputError(one_line(err, source)) from None
 
 
-def _decode(text: str, suffix: str) -> dict[str, Any]:
-    if suffix == ".toml":
-        return tomllib.loads(text)
-    if suffix == ".json":
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("the top level must be an object")
-        return data
-    try:
-        return _decode(text, ".toml")
-    except ValueError:
-        return _decode(text, ".json")
-
-
 def load_plan(path: Path) -> Plan:
-    """Read a plan from TOML or JSON (by suffix, else whichever parses); InputError on failure."""
+    """Read a plan from TOML or JSON (by suffix, else whichever parses); InputError on failure.
+
+    The file must be a regular file of at most 1 MiB (`--plan /dev/zero` or a FIFO is refused at
+    once, not read forever), UTF-8, and not nested absurdly deep (see `retrotread.inputs`)."""
     source = f"plan {path}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise InputError(f"{source}: cannot read: {reason}") from None
-    suffix = path.suffix.lower()
-    try:
-        data = _decode(text, suffix)
-    except ValueError as err:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        kind = {".toml": "TOML", ".json": "JSON"}.get(suffix, "TOML or JSON")
-        raise InputError(f"{source}: invalid {kind}: {err}") from None
-    return parse_plan(data, source, path.stem)
+    text = inputs.read_text(path, source)
+    fmt = _FORMATS.get(path.suffix.lower(), "toml-or-json")
+    return parse_plan(inputs.parse(text, fmt, source), source, path.stem)

@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from retrotread.config import Settings, load_settings
-from retrotread.errors import InputError, RetrotreadError
+from retrotread.config import Settings, check_time_scale, load_settings
+from retrotread.errors import InputError
+from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
 from retrotread.session.events import StopReason, SummaryEvent
-from retrotread.session.journal import JournalWriter, new_session_id
+from retrotread.session.journal import JournalWriter, new_session_id, sessions_dir
 from retrotread.session.output import EventSink, JsonLinesSink
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
 from retrotread.session.programs import DEFAULT_PROGRAM, load_program
-from retrotread.target import check_target, load_sim_profile, run_on_target
+from retrotread.target import check_target, run_on_target, sim_profile_for
 from retrotread.treadmill import Quirks, Treadmill
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ EXIT_STOPPED = 3
 EXIT_NO_CONNECTION = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
+EXIT_SIGHUP = 129
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class RunOptions:
     # False = as fast as possible (tests)
     sim_profile: str | None = None
     sim_faults: tuple[str, ...] = ()
+    sim_wire_log: Path | None = None  # --sim only: one JSON line per control-point write
     config_file: Path | None = None
     data_dir: Path | None = None  # overrides the configured one (tests)
     interactive: bool | None = None  # stdin is a terminal; None = ask sys.stdin
@@ -80,7 +83,7 @@ class RunOptions:
     sinks: tuple[EventSink, ...] = ()
     attachments: tuple[SessionAttachment, ...] = ()
     control_socket: bool = True
-    handle_signals: bool = False  # SIGINT/SIGTERM stop the belt (the CLI turns this on)
+    handle_signals: bool = False  # SIGINT/SIGTERM/SIGHUP stop the belt (the CLI turns this on)
     on_simulator: SimulatorHook | None = None  # tests: inspect the simulated machine
 
 
@@ -108,18 +111,24 @@ class SessionResult:
 
 
 def prepare(options: RunOptions) -> PreparedRun:
-    """Validate every input; InputError (exit 2) with one line naming the field."""
+    """Validate every input; InputError (exit 2) with one line naming the field and its source.
+
+    Everything that can be refused is refused here, before anything connects: the caps and the
+    band width (the supervisor would refuse a too-narrow band only after connecting), the time
+    scale, the plan, the simulator profile, and the journal's directory (checked last, since it
+    is created if missing)."""
     check_target(options.device, options.sim)
     if not options.sim:
         for flag, given in (
             ("--time-scale", options.time_scale is not None),
             ("--sim-profile", options.sim_profile is not None),
             ("--sim-fault", bool(options.sim_faults)),
+            ("--sim-wire-log", options.sim_wire_log is not None),
         ):
             if given:
                 raise InputError(f"{flag} works only with --sim")
-    if options.time_scale is not None and not options.time_scale > 0:
-        raise InputError(f"--time-scale = {options.time_scale!r}: must be > 0")
+    if options.time_scale is not None:
+        check_time_scale(options.time_scale)
     if options.program is not None and options.plan_file is not None:
         raise InputError("--program and --plan exclude each other: pick one")
     validate_max_speed(options.max_speed_mph)
@@ -129,6 +138,7 @@ def prepare(options: RunOptions) -> PreparedRun:
         if options.plan_file is not None
         else load_program(options.program or DEFAULT_PROGRAM)
     )
+    settings.check_speed_caps(options.max_speed_mph, forward=plan.has_forward())
     plan = plan.check_against(settings.safety, options.max_speed_mph)
     profile: Profile | None = None
     faults: tuple[FaultSpec, ...] = ()
@@ -146,6 +156,10 @@ def prepare(options: RunOptions) -> PreparedRun:
     time_scale = options.time_scale
     if time_scale is None and options.configured_time_scale:
         time_scale = settings.sim.time_scale
+    if options.data_dir is not None:
+        ensure_writable_dir(sessions_dir(options.data_dir), "data directory")
+    else:
+        ensure_writable_dir(sessions_dir(settings.data_dir()), settings.data_dir_source())
     return PreparedRun(
         options, settings, plan, profile, faults, quirks, needs_confirmation, time_scale
     )
@@ -156,7 +170,7 @@ def _load_simulation(
 ) -> tuple[Profile, tuple[FaultSpec, ...]]:
     from simulators.faults import parse_fault
 
-    profile = load_sim_profile(options.sim_profile or settings.sim.profile)
+    profile = sim_profile_for(options.sim_profile, settings)
     faults = []
     for spec in options.sim_faults:
         try:
@@ -179,7 +193,8 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
     journal = JournalWriter.create(data_dir, session_id)
     sinks: list[EventSink] = [journal]
     if options.json:
-        sinks.append(JsonLinesSink(sys.stdout))
+        # A reader that goes away (`| head -2`) detaches this sink; the journal keeps every event.
+        sinks.append(JsonLinesSink(sys.stdout, journal=journal.path))
     sinks.extend(options.sinks)
     label = "simulator" if options.sim else (options.device or "")
     session = Session(session_id, prepared.plan, label, sinks)
@@ -215,25 +230,35 @@ def exit_code_for(result: EngineResult, signals: Sequence[int] = ()) -> int:
     if result.reason == "completed" and result.belt_stopped:
         return EXIT_COMPLETED
     if result.reason == "interrupted" and result.belt_stopped:
-        return EXIT_SIGTERM if signal.SIGTERM in signals else EXIT_SIGINT
+        if signal.SIGTERM in signals:
+            return EXIT_SIGTERM
+        return EXIT_SIGHUP if signal.SIGHUP in signals else EXIT_SIGINT
     return EXIT_STOPPED
+
+
+_SIGNAL_SOURCES: dict[int, str] = {
+    signal.SIGINT: "sigint",
+    signal.SIGTERM: "sigterm",
+    signal.SIGHUP: "sighup",
+}
 
 
 @contextlib.contextmanager
 def _stop_on_signals(session: Session, received: list[int]) -> Any:
-    """SIGINT / SIGTERM stop the belt first (the hot path); the exit code comes afterwards."""
+    """SIGINT / SIGTERM / SIGHUP stop the belt first (the hot path); the exit code comes
+    afterwards. A terminal that hangs up must not leave the belt running."""
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:
         received.append(signum)
-        session.request_stop("sigterm" if signum == signal.SIGTERM else "sigint")
+        session.request_stop(_SIGNAL_SOURCES[signum])
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _SIGNAL_SOURCES:
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         yield
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in _SIGNAL_SOURCES:
             loop.remove_signal_handler(signum)
 
 
@@ -251,19 +276,14 @@ def _attachments(prepared: PreparedRun, session_id: str) -> list[SessionAttachme
 
 @contextlib.asynccontextmanager
 async def _control_socket(control: SessionControl, session_id: str) -> AsyncIterator[None]:
-    """The local stop channel. If it cannot be opened the session still runs (the walker has the
-    keys and the console), but say so."""
+    """The local stop channel. A session that `retrotread stop` could not reach must not start
+    the belt, so any failure to serve it (a refused directory, a path that cannot be bound)
+    raises ControlSocketError (exit 4, one line naming the directory and the fix) before the
+    treadmill is connected."""
     from retrotread.control import serve_control_socket
 
-    async with AsyncExitStack() as stack:
-        try:
-            path = await stack.enter_async_context(serve_control_socket(control, session_id))
-            log.debug("control socket ready", path=str(path))
-        except RetrotreadError as err:
-            log.warning(
-                "control socket unavailable: `retrotread stop` cannot reach this session",
-                error=str(err),
-            )
+    async with serve_control_socket(control, session_id) as path:
+        log.debug("control socket ready", path=str(path))
         yield
 
 
@@ -284,9 +304,12 @@ async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
         from simulators.harness import open_simulator
 
         assert prepared.profile is not None
-        simulator = await stack.enter_async_context(
-            open_simulator(prepared.profile, prepared.faults)
-        )
+        try:
+            simulator = await stack.enter_async_context(
+                open_simulator(prepared.profile, prepared.faults, wire_log=options.sim_wire_log)
+            )
+        except ValueError as err:  # profile and faults are checked already: the wire log file
+            raise InputError(f"--sim-wire-log: {err}") from None
         if options.on_simulator is not None:
             options.on_simulator(simulator)
 

@@ -9,7 +9,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread.config import load_settings
-from retrotread.target import check_target, load_sim_profile, run_on_target
+from retrotread.target import check_target, run_on_target, sim_profile_for
 from retrotread.treadmill.client import DeviceInfo, Treadmill
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def info_for_target(
     check_target(device, sim)
     settings = load_settings(config_file)
     if sim:
-        profile = load_sim_profile(sim_profile or settings.sim.profile)
+        profile = sim_profile_for(sim_profile, settings)
         return run_on_target(read_sim_device_info(profile), sim=True)
     assert device is not None
     timeout = settings.device.connect_timeout_s
