@@ -82,6 +82,9 @@ from simulators.walker import Walker
 
 logger = logging.getLogger(__name__)
 
+# Client Characteristic Configuration bits (first byte of the descriptor).
+CCCD_NOTIFY: Final = 0x01
+CCCD_INDICATE: Final = 0x02
 ATT_CCCD_IMPROPERLY_CONFIGURED: Final = 0xFD
 ATT_PROCEDURE_ALREADY_IN_PROGRESS: Final = 0xFE
 ATT_INVALID_ATTRIBUTE_VALUE_LENGTH: Final = 0x0D
@@ -298,8 +301,8 @@ class SimTreadmill:
 
     async def start(self) -> None:
         """Serve the FTMS service, start advertising and the Treadmill Data ticker."""
-        self.device.on("connection", self._on_connection)
-        self.device.on("characteristic_subscription", self._on_subscription)
+        self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        self.status_char.on(Characteristic.EVENT_SUBSCRIPTION, self._on_status_subscription)
         self._last_sync = self._now()
         await self._advertise()
         self._spawn(self._data_ticker())
@@ -455,7 +458,9 @@ class SimTreadmill:
             return
         self._connections[connection.handle] = connection
         self.connection_count += 1
-        connection.on("disconnection", lambda _reason: self._on_disconnection(connection))
+        connection.on(
+            Connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(connection)
+        )
         if self.session_start is None:
             self._begin_session()
         if self.profile.has(Quirk.ZERO_PACKETS):
@@ -515,11 +520,12 @@ class SimTreadmill:
         self._down_until = None
         await self._advertise()
 
-    def _on_subscription(
-        self, connection: Connection, characteristic: Characteristic[Any], notify: bool, _: bool
+    def _on_status_subscription(
+        self, connection: Connection, notify: bool, _indicate: bool
     ) -> None:
-        stale = self.profile.has(Quirk.STALE_STOP_ON_SUBSCRIBE)
-        if stale and notify and characteristic is self.status_char:
+        """A central wrote the status characteristic's CCCD: a `stale_stop_on_subscribe`
+        machine replays an old "stopped" status as soon as notifications are on."""
+        if notify and self.profile.has(Quirk.STALE_STOP_ON_SUBSCRIBE):
             stale_stop = MachineStatus(
                 MachineStatusOpCode.stopped_or_paused_by_user, control=StopControl.stop
             )
@@ -528,9 +534,12 @@ class SimTreadmill:
     # ----------------------------------------------------------------- control point
 
     def _indications_enabled(self, connection: Connection) -> bool:
-        cccds = self.device.gatt_server.subscribers.get(connection, {})
-        cccd = cccds.get(self.control_char.handle, b"\x00\x00")
-        return bool(cccd[0] & 0x02)
+        return bool(self._cccd_flags(connection, self.control_char) & CCCD_INDICATE)
+
+    def _cccd_flags(self, connection: Connection, characteristic: Characteristic[Any]) -> int:
+        """The first byte of what `connection` last wrote to the characteristic's CCCD (0 when
+        it never subscribed): Bumble answers for written and unwritten descriptors alike."""
+        return self.device.gatt_server.read_cccd(connection, characteristic)[0]
 
     def _on_control_point_write(self, connection: Connection, value: bytes) -> None:
         """Bumble calls this inside the write; the answer is sent once the write has returned.
@@ -763,8 +772,7 @@ class SimTreadmill:
     async def _notify(
         self, connection: Connection, characteristic: Characteristic[Any], value: bytes
     ) -> bool:
-        cccds = self.device.gatt_server.subscribers.get(connection, {})
-        if not cccds.get(characteristic.handle, b"\x00\x00")[0] & 0x01:
+        if not self._cccd_flags(connection, characteristic) & CCCD_NOTIFY:
             return False
         try:
             await self.device.notify_subscriber(connection, characteristic, value)

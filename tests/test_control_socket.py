@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import queue
+import select
 import shutil
 import socket
 import stat
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -85,11 +87,27 @@ class FakeSession:
 
 @pytest.fixture
 def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private XDG_RUNTIME_DIR per test (short: Unix socket paths are limited to 107 bytes)."""
+    """A private XDG_RUNTIME_DIR per test (short: Unix socket paths are limited to 107 bytes).
+
+    The fixed places `stop` also searches (/run/user and /tmp) move inside it too, so no test
+    reaches a session of another test or of the person running them."""
     path = Path(tempfile.mkdtemp(prefix="rt-"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
+    monkeypatch.delenv("TMPDIR", raising=False)
+    for name, root in (("RUN_USER_ROOT", path / "run-user"), ("TEMP_ROOT", path / "tmp")):
+        root.mkdir(mode=0o755)
+        monkeypatch.setattr(control_paths, name, str(root), raising=False)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def looked_in(runtime_dir: Path) -> str:
+    """Where `stop` says it looked, with the `runtime_dir` fixture's environment."""
+    uid = os.getuid()
+    return (
+        f"looked in {runtime_dir}/retrotread, {runtime_dir}/run-user/{uid}/retrotread,"
+        f" {runtime_dir}/tmp/retrotread-{uid}"
+    )
 
 
 def exchange(path: Path, *lines: bytes) -> list[dict[str, object]]:
@@ -504,7 +522,7 @@ def test_stop_with_no_session_running_exits_1(
     assert stop_fast.try_fast_stop([]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == "retrotread: no session running\n"
+    assert err == f"retrotread: no session running ({looked_in(runtime_dir)})\n"
 
 
 def test_stop_removes_a_stale_socket_and_exits_1(
@@ -600,26 +618,57 @@ def test_fast_path_hands_options_to_the_typer_app() -> None:
     assert stop_fast.try_fast_stop(["--help"]) is None
 
 
+FAST_PATH_MODULES = {
+    "_socket",
+    "retrotread",
+    "retrotread.cli",
+    "retrotread.cli.stop_fast",
+    "retrotread.control_client",
+    "retrotread.control_paths",
+}
+FAST_PATH_PROBE = (
+    "import sys\n"
+    "before = set(sys.modules)\n"
+    "from retrotread.cli import stop_fast\n"
+    "code = stop_fast.try_fast_stop([])\n"
+    "print('probe:', code, ' '.join(sorted(set(sys.modules) - before)))\n"
+)
+
+
+def fast_path_probe() -> tuple[int, set[str]]:
+    """A plain `stop` in a fresh interpreter: its exit code and the modules it loaded."""
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", FAST_PATH_PROBE],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )
+    assert out[0] == "probe:"
+    return int(out[1]), set(out[2:])
+
+
 def test_fast_path_imports_nothing_heavy(runtime_dir: Path) -> None:
     """The whole no-session stop, in a fresh interpreter: only the stdlib's smallest parts load."""
-    probe = (
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "from retrotread.cli import stop_fast\n"
-        "stop_fast.try_fast_stop([])\n"
-        "print(' '.join(sorted(set(sys.modules) - before)))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout.split()
-    assert set(out) <= {
-        "_socket",
-        "retrotread",
-        "retrotread.cli",
-        "retrotread.cli.stop_fast",
-        "retrotread.control_client",
-        "retrotread.control_paths",
-    }
+    code, modules = fast_path_probe()
+    assert code == 1
+    assert modules <= FAST_PATH_MODULES
+
+
+def test_fast_path_reads_the_acknowledgement_without_json(
+    threaded_server: tuple[Path, FakeSession],
+) -> None:
+    """Until the acknowledgement is printed: reading the answer must not import json (re, enum),
+    which cost the process twice the bare interpreter's time."""
+    _path, session = threaded_server
+    code, modules = fast_path_probe()
+    assert code == 0
+    assert session.state is SessionState.stopping
+    assert modules <= FAST_PATH_MODULES, modules - FAST_PATH_MODULES
 
 
 async def test_stop_device_held_by_a_session_is_not_connected_to_again(
@@ -733,7 +782,7 @@ def test_direct_stop_without_telemetry_is_acknowledged_but_unverified() -> None:
 
 
 def _report_of(*sessions: control_client.SessionStop) -> control_client.StopReport:
-    report = control_client.StopReport("/nowhere")
+    report = control_client.StopReport(["/nowhere"])
     report.sessions.extend(sessions)
     return report
 
@@ -779,3 +828,383 @@ async def test_server_and_client_agree_on_what_is_stale(runtime_dir: Path) -> No
 
 def test_stop_outwaits_the_sessions_own_acknowledgement_timeout() -> None:
     assert control_client.DEFAULT_TIMEOUT_S > control.ACK_TIMEOUT_S
+
+
+# --- issue 9: every place is searched, a silent session does not hold up the answer -------------
+
+
+def _stop_envs(runtime_dir: Path) -> dict[str, dict[str, str | None]]:
+    """Shells other than the session's: another runtime dir, none, another TMPDIR."""
+    elsewhere = runtime_dir / "elsewhere"
+    elsewhere.mkdir(mode=0o700, exist_ok=True)
+    other_temp = runtime_dir / "other-tmp"
+    other_temp.mkdir(mode=0o700, exist_ok=True)
+    return {
+        "another runtime dir": {"XDG_RUNTIME_DIR": str(elsewhere)},
+        "no runtime dir": {"XDG_RUNTIME_DIR": None},
+        "another TMPDIR": {"XDG_RUNTIME_DIR": str(elsewhere), "TMPDIR": str(other_temp)},
+    }
+
+
+@pytest.mark.parametrize("place", ["login runtime dir", "TMPDIR", "/tmp"])
+async def test_stop_reaches_a_session_wherever_its_socket_lives(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch, place: str
+) -> None:
+    """SPEC `stop`: $XDG_RUNTIME_DIR/retrotread, /run/user/<uid>/retrotread and the private temp
+    dir are all searched, so the shell typing `stop` needs neither the session's runtime dir
+    nor its TMPDIR. (/run/user and /tmp are moved inside the fixture's directory.)"""
+    session_temp = runtime_dir / "session-tmp"
+    session_temp.mkdir(mode=0o700)
+    if place == "login runtime dir":  # what pam_systemd sets: /run/user/<uid>
+        login = runtime_dir / "run-user" / str(os.getuid())
+        login.mkdir(mode=0o700)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(login))
+    elif place == "TMPDIR":
+        monkeypatch.delenv("XDG_RUNTIME_DIR")
+        monkeypatch.setenv("TMPDIR", str(session_temp))
+    else:
+        monkeypatch.delenv("XDG_RUNTIME_DIR")
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        assert str(path.parent) in control_paths.search_dirs()
+        shells = _stop_envs(runtime_dir)
+        if place == "TMPDIR":
+            for env in shells.values():
+                env.setdefault("TMPDIR", str(session_temp))
+            del shells["another TMPDIR"]  # a TMPDIR of its own is the one place not searched
+        reached = {}
+        for shell, env in shells.items():
+            with monkeypatch.context() as shell_env:
+                for name, value in env.items():
+                    if value is None:
+                        shell_env.delenv(name, raising=False)
+                    else:
+                        shell_env.setenv(name, value)
+                report = await asyncio.to_thread(control_client.stop_all_sessions, 10.0)
+            reached[shell] = [(s.session, s.acknowledged) for s in report.sessions]
+    assert reached == {shell: [("s1", True)] for shell in shells}
+    assert session.state is SessionState.stopping
+
+
+async def test_the_same_directory_reached_twice_is_stopped_once(
+    runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XDG_RUNTIME_DIR is usually /run/user/<uid> itself: one session, one line."""
+    login = runtime_dir / "run-user" / str(os.getuid())
+    login.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(login))
+    async with control.serve_control_socket(FakeSession(), "s1"):
+        report = await asyncio.to_thread(control_client.stop_all_sessions, 10.0)
+    assert [s.session for s in report.sessions] == ["s1"]
+
+
+async def test_stop_reaches_a_session_whose_directory_was_opened_up_after_it_started(
+    runtime_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The listener's uid (SO_PEERCRED) proves the socket is ours, so a session whose directory
+    was chmod-ed after it started is still stopped; the directory is reported, not trusted."""
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        path.parent.chmod(0o755)
+        code = await asyncio.to_thread(stop_fast.try_fast_stop, [])
+    assert code == 0
+    assert "stopped session s1" in capsys.readouterr().out
+    assert session.state is SessionState.stopping
+
+
+def _hung_session(directory: Path, name: str) -> socket.socket:
+    """A socket whose process listens (the kernel accepts connections) but never answers."""
+    directory.mkdir(mode=0o700, exist_ok=True)
+    hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hung.bind(str(directory / f"{name}.sock"))
+    hung.listen(8)
+    return hung
+
+
+async def test_a_silent_session_does_not_hold_up_the_answer(runtime_dir: Path) -> None:
+    """The live session's acknowledgement is reported as soon as it came, not after the
+    deadline; the silent one ("hung" sorts first, so it is also read first) is reported."""
+    with _hung_session(runtime_dir / "retrotread", "hung"):
+        async with control.serve_control_socket(FakeSession("live"), "live"):
+            started = time.monotonic()
+            report = await asyncio.to_thread(control_client.stop_all_sessions, 60.0)
+            elapsed = time.monotonic() - started
+    by_session = {s.session: s for s in report.sessions}
+    assert by_session["live"].acknowledged
+    assert not by_session["hung"].acknowledged
+    assert "no reply" in by_session["hung"].detail
+    assert "the stop was sent" in by_session["hung"].detail
+    assert report.exit_code() == 0
+    assert elapsed < 10, f"{elapsed:.1f} s: the silent session held up the answer"
+
+
+async def test_a_session_that_only_answers_late_is_still_waited_for(runtime_dir: Path) -> None:
+    """A live session sends its receipt at once; its acknowledgement (the treadmill's answer)
+    may take seconds, and is waited for even after another session acknowledged."""
+    fast, slow = FakeSession("fast"), FakeSession("slow", auto_ack=False)
+    async with (
+        control.serve_control_socket(fast, "fast"),
+        control.serve_control_socket(slow, "slow"),
+    ):
+        report_future = asyncio.ensure_future(
+            asyncio.to_thread(control_client.stop_all_sessions, 60.0, 10.0)
+        )
+        await slow.stop_requested.wait()
+        assert not report_future.done()
+        slow.treadmill_answered.set()
+        report = await report_future
+    assert [(s.session, s.acknowledged) for s in report.sessions] == [
+        ("fast", True),
+        ("slow", True),
+    ]
+
+
+def test_only_silent_sessions_are_waited_for_until_the_deadline(runtime_dir: Path) -> None:
+    with _hung_session(runtime_dir / "retrotread", "hung"):
+        report = control_client.stop_all_sessions(0.2, 0.05)
+    assert [(s.session, s.acknowledged) for s in report.sessions] == [("hung", False)]
+    assert report.sessions[0].detail == "no reply in time; the stop was sent"
+    assert report.exit_code() == 4
+
+
+async def test_a_stop_asking_for_a_receipt_gets_it_before_the_treadmill_answers(
+    runtime_dir: Path,
+) -> None:
+    session = FakeSession(auto_ack=False)
+    async with control.serve_control_socket(session, "s1") as path:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            await asyncio.to_thread(sock.connect, str(path))
+            sock.sendall(control_client.STOP_REQUEST)
+            receipt = await asyncio.to_thread(sock.recv, 65536)
+            assert json.loads(receipt) == {
+                "cmd": "stop",
+                "ok": True,
+                "receipt": True,
+                "session": "s1",
+            }
+            assert session.state is SessionState.stopping
+            session.treadmill_answered.set()
+            answer = await asyncio.to_thread(sock.recv, 65536)
+    assert json.loads(answer)["acknowledged"] is True
+
+
+@pytest.mark.parametrize(
+    ("payload", "cmd"),
+    [(b'{"cmd": "stop"}', "stop"), (b'{"cmd":"pause"}', "pause"), (b'{"cmd":"status"}', "status")],
+)
+async def test_a_last_line_without_its_newline_is_acted_on(
+    runtime_dir: Path, payload: bytes, cmd: str
+) -> None:
+    """`printf '{"cmd": "stop"}' | nc -U ...` sends no newline before EOF: still a line."""
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        answers = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n', payload)
+    assert [a["cmd"] for a in answers] == ["status", cmd]
+    assert answers[1]["ok"] is True
+    if cmd == "stop":
+        assert answers[1]["acknowledged"] is True
+        assert session.calls[0] == "request_stop:control-socket"
+
+
+async def test_an_over_long_last_line_before_eof_is_refused(runtime_dir: Path) -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        padded = b'{"cmd": "stop", "pad": "' + b"x" * control.MAX_LINE_BYTES + b'"}'
+        answers = await asyncio.to_thread(exchange, path, padded[: control.MAX_LINE_BYTES + 1])
+    assert answers == [{"ok": False, "error": f"line longer than {control.MAX_LINE_BYTES} bytes"}]
+    assert session.calls == []
+
+
+# --- issue 9 defect 12: the stop path cannot be starved -----------------------------------------
+
+
+HELD_CONNECTIONS = 100  # more than control.MAX_CONNECTIONS, less than the listen backlog
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+async def test_held_connections_cannot_lock_stop_out(runtime_dir: Path) -> None:
+    """A same-uid client holding more connections than the cap: each fresh connection evicts the
+    one idle longest, so the stop gets in and the session never holds more than the cap."""
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1") as path:
+        held: list[socket.socket] = []
+        try:
+            for _ in range(HELD_CONNECTIONS):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.connect(str(path))  # into the backlog: the loop accepts them below
+            report = await asyncio.to_thread(control_client.stop_all_sessions, 10.0)
+            # The backlog is served in order: every held one was admitted before the stop.
+            evicted = sum(_closed_by_server(sock) for sock in held)
+        finally:
+            for sock in held:
+                sock.close()
+    assert [(s.session, s.acknowledged) for s in report.sessions] == [("s1", True)]
+    assert evicted > 0, "the session kept every connection open"
+    assert evicted >= HELD_CONNECTIONS + 1 - control.MAX_CONNECTIONS
+
+
+async def test_eviction_spares_a_connection_waiting_for_its_stop_answer(
+    runtime_dir: Path,
+) -> None:
+    """A peer owed an acknowledgement is not idle: fresh connections evict idle ones first."""
+    session = FakeSession(auto_ack=False)
+    async with control.serve_control_socket(session, "s1") as path:
+        waiting = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        waiting.settimeout(10)
+        held: list[socket.socket] = []
+        try:
+            await asyncio.to_thread(waiting.connect, str(path))
+            waiting.sendall(b'{"cmd": "stop"}\n')
+            await session.stop_requested.wait()
+            for _ in range(HELD_CONNECTIONS):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.connect(str(path))
+            (status,) = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n')
+            session.treadmill_answered.set()
+            answer = await asyncio.to_thread(waiting.recv, 65536)
+        finally:
+            waiting.close()
+            for sock in held:
+                sock.close()
+    assert status["ok"] is True
+    assert json.loads(answer)["acknowledged"] is True
+
+
+async def test_a_peer_that_never_reads_its_answers_is_dropped(runtime_dir: Path) -> None:
+    """Pipelined `status` requests whose answers are never read: the session's buffer for that
+    peer is bounded and the peer is dropped; the session goes on serving others."""
+    session = FakeSession()
+    flood = b'{"cmd": "status"}\n' * 20_000  # ~6 MB of answers
+
+    def pipeline_without_reading(path: Path) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(path))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(flood)
+            hang_up = select.poll()
+            hang_up.register(sock, select.POLLRDHUP)  # the server closed its end (not: data)
+            return bool(hang_up.poll(10_000))
+
+    async with control.serve_control_socket(session, "s1") as path:
+        dropped = await asyncio.to_thread(pipeline_without_reading, path)
+        (status,) = await asyncio.to_thread(exchange, path, b'{"cmd":"status"}\n')
+    assert dropped, "the session kept buffering answers for a peer that never reads"
+    assert status["ok"] is True
+    assert session.calls == []
+
+
+# --- the stop client's JSON reader (json costs `stop` ~4 ms to import) ----------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_json_values, ensure_ascii=st.booleans())
+def test_the_stop_client_reads_what_json_dumps_writes(value: object, ensure_ascii: bool) -> None:
+    line = json.dumps(value, ensure_ascii=ensure_ascii).encode()
+    assert control_client.parse_json_line(line) == json.loads(line)
+
+
+@given(text=st.text(alphabet='{}[]",:-+.0123456789eEtrufalsnNIiy \t\\/u\x01\u00e9', max_size=24))
+def test_the_stop_client_refuses_what_json_refuses(text: str) -> None:
+    try:
+        expected = repr(json.loads(text))
+    except ValueError:
+        expected = "refused"
+    try:
+        got = repr(control_client.parse_json_line(text.encode()))
+    except ValueError:
+        got = "refused"
+    assert got == expected
+
+
+def test_the_stop_client_survives_hostile_answers() -> None:
+    for line in (b"[" * 10_000, b'{"a": ' * 10_000, b"\xff\xfe", b'"\\ud800"', b"1" * 5000):
+        with contextlib.suppress(ValueError):
+            control_client.parse_json_line(line)
+
+
+RESERVE_PROBE = """
+import asyncio, os, resource, sys
+from retrotread import control
+from tests.test_control_socket import FakeSession
+
+async def main() -> None:
+    session = FakeSession()
+    async with control.serve_control_socket(session, "s1"):
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        hog = []
+        try:
+            while True:  # every descriptor the process may have is taken by something else
+                hog.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        print("full", flush=True)
+        await session.stop_requested.wait()
+        print("stopping", flush=True)
+        await asyncio.Event().wait()  # serve until killed: the answer must get out
+
+asyncio.run(main())
+"""
+
+
+def test_the_reserved_descriptor_lets_a_stop_in_when_the_process_has_none_left(
+    runtime_dir: Path,
+) -> None:
+    """The session's process has used every descriptor (journal, radio, MQTT ...): the one the
+    control socket keeps in reserve is given up to accept the stop."""
+    probe = subprocess.Popen(
+        [sys.executable, "-c", RESERVE_PROBE],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert probe.stdout is not None
+        assert probe.stdout.readline() == "full\n"
+        report = control_client.stop_all_sessions(5.0)
+        assert [(s.session, s.acknowledged) for s in report.sessions] == [("s1", True)]
+        assert probe.stdout.readline() == "stopping\n"
+    finally:
+        probe.kill()
+        _out, err = probe.communicate(timeout=30)
+    assert "Traceback" not in err
+
+
+async def test_a_late_receipt_still_beats_a_silent_session_read_first(runtime_dir: Path) -> None:
+    """The live session's receipt comes after the receipt wait (a busy loop), and nothing has
+    acknowledged yet: `stop` waits on every socket at once, not on the silent one first."""
+    session = FakeSession("live", auto_ack=False)
+    with _hung_session(runtime_dir / "retrotread", "hung"):
+        async with control.serve_control_socket(session, "live"):
+            report_future = asyncio.ensure_future(
+                asyncio.to_thread(control_client.stop_all_sessions, 60.0, 0.0)
+            )
+            await session.stop_requested.wait()
+            started = time.monotonic()
+            session.treadmill_answered.set()
+            report = await report_future
+            elapsed = time.monotonic() - started
+    by_session = {s.session: s for s in report.sessions}
+    assert by_session["live"].acknowledged
+    assert by_session["hung"].detail == "no reply while the others answered; the stop was sent"
+    assert elapsed < 10

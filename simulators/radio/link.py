@@ -16,9 +16,8 @@ from bumble.device import Advertisement, Device
 from bumble.hci import Address
 from bumble.link import LocalLink
 
+from simulators.radio import speedups
 from simulators.radio.client import VirtualRadioClient
-from simulators.radio.debug_text import memoise_bumble_colors, shorten_quiet_packet_text
-from simulators.radio.hci_shortcut import DirectController, DirectHost
 from simulators.radio.scanner import VirtualRadioScanner
 
 logger = logging.getLogger(__name__)
@@ -37,11 +36,14 @@ class VirtualRadio:
     Use inside a running loop: ``async with VirtualRadio() as radio``. Pass
     ``radio.scanner_backend`` / ``radio.client_backend`` to ``BleakScanner`` / ``BleakClient``
     as ``backend=`` and the unmodified bleak API drives the link.
+
+    Creating a radio installs the speed-ups of ``simulators.radio.speedups`` (this is their one
+    call site): IncompatibleBumbleError, naming the attribute, if the installed Bumble no longer
+    has what they reach into.
     """
 
     def __init__(self) -> None:
-        memoise_bumble_colors()
-        shorten_quiet_packet_text()
+        self._speedups = speedups.install()
         self.link = LocalLink()  # type: ignore[no-untyped-call]  # untyped in bumble
         self._devices: list[tuple[Device, Controller]] = []
         self._peripherals: dict[str, Device] = {}
@@ -155,8 +157,8 @@ class VirtualRadio:
         self.link.remove_controller(controller)
 
     async def _add_device(self, name: str, address: str) -> Device:
-        controller = DirectController(name, link=self.link, public_address=address)
-        device = Device(name=name, address=Address(address), host=DirectHost(controller))
+        controller = self._speedups.controller(name, link=self.link, public_address=address)
+        device = Device(name=name, address=Address(address), host=self._speedups.host(controller))
         await device.power_on()
         self._devices.append((device, controller))
         return device

@@ -1,27 +1,40 @@
 """The local control socket of a running session: `stop`, `pause`, `status` from this machine.
 
-A raw `asyncio.Protocol` rather than streams: a stop line is acted on inside `data_received`, in the
-same loop callback that read it, so the Stop reaches the supervisor without waiting for a task to
-be scheduled. Only peers with our uid are served; the directory itself is private (see
-`control_paths`). Nothing a peer sends can do more than stop, pause or observe the session.
+Raw non-blocking sockets on the loop's reader callbacks, not asyncio transports, because this is
+a stop channel that must hold against a misbehaving peer of our own uid:
+
+- A stop line is acted on in the callback that read it (no task in between), and a line that
+  ends at EOF without its newline is still a line.
+- At most MAX_CONNECTIONS peers are served. A fresh connection is always taken: at the cap it
+  evicts the peer idle longest, after reading whatever that peer already sent (a stop in it is
+  still acted on). Holding connections open cannot lock `retrotread stop` out.
+- One descriptor is held in reserve. When the process runs out (EMFILE), the reserve is given up
+  (or an idle peer evicted) so that the connection waiting in the backlog, perhaps a stop, gets
+  in. Accept errors are logged once per episode, never per attempt.
+- The answers a peer has not read are bounded (MAX_WRITE_BUFFER_BYTES): a peer that asks and
+  never reads is dropped, not buffered for.
+
+Only peers with our uid are served; the directory itself is private (see `control_paths`).
+Nothing a peer sends can do more than stop, pause or observe the session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
+import select
 import socket
-import struct
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from retrotread import control_paths
-from retrotread.errors import RetrotreadError
+from retrotread.errors import ConnectError
 from retrotread.session.control import SessionControl, StopAck
 
 log = structlog.get_logger(__name__)
@@ -29,13 +42,29 @@ log = structlog.get_logger(__name__)
 SOURCE = "control-socket"
 MAX_LINE_BYTES = 1024
 ACK_TIMEOUT_S = control_paths.ACK_TIMEOUT_S
-_PEERCRED = struct.Struct("3i")
+MAX_CONNECTIONS = 32
+"""Peers served at once; a fresh connection beyond this evicts the one idle longest."""
+MAX_WRITE_BUFFER_BYTES = 64 * 1024
+"""Unsent answers one peer may have queued (beyond the kernel's buffer) before it is dropped."""
+ACCEPTS_PER_WAKEUP = 8
+"""Connections taken per readiness of the listening socket, so a flood cannot monopolise the
+loop that also runs the supervisor."""
+ACCEPT_RETRY_S = 0.1
+"""With no descriptor to spare and nothing to evict, accepting pauses this long (or until a
+peer leaves) instead of spinning on a listening socket that stays readable."""
+BACKLOG = 128
+_READ_CHUNK = 4096
+"""Bytes read per callback: a peer pipelining requests is served in slices, not in one long
+callback that would delay everything else on the loop."""
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_ONE_CONNECTION_LOST = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
+"""accept() errors about the one connection it dequeued: the next one may be a stop."""
+_LINE_TOO_LONG = {"ok": False, "error": f"line longer than {MAX_LINE_BYTES} bytes"}
 
 
-class ControlSocketError(RetrotreadError):
-    """The control socket could not be served safely (directory, path or session id)."""
-
-    exit_code = 1
+class ControlSocketError(ConnectError):
+    """The control socket could not be served; exit 4, since a session that `retrotread stop`
+    cannot reach must not start the belt."""
 
 
 def _check_session_id(session_id: str) -> None:
@@ -44,150 +73,390 @@ def _check_session_id(session_id: str) -> None:
         raise ControlSocketError(f"session id {session_id!r} cannot name a control socket")
 
 
-def _peer_uid(transport: asyncio.BaseTransport) -> int | None:
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return None
-    try:
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-    except OSError:
-        return None
-    _pid, uid, _gid = _PEERCRED.unpack(raw)
-    return int(uid)
-
-
 def _ack_fields(ack: StopAck) -> dict[str, Any]:
     return {"acknowledged": ack.acknowledged, "belt_mph": ack.belt_mph, "detail": ack.detail}
 
 
-class _ControlProtocol(asyncio.Protocol):
-    """One connection: bounded lines in, one JSON answer per line out."""
+class _Once:
+    """A warning logged the first time, then only counted (at debug), so a flood of the same
+    event cannot flood the log."""
 
-    def __init__(self, server: _ControlServer) -> None:
-        self._server = server
-        self._transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._pending_answers = 0
-        self._peer_done = False
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.count = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        uid = _peer_uid(transport)
-        if uid != os.getuid():
-            log.warning("control socket: refused a peer of another user", uid=uid)
-            transport.abort()
+    def __call__(self, **fields: Any) -> None:
+        self.count += 1
+        if self.count == 1:
+            log.warning(self.message, **fields)
+        else:
+            log.debug(self.message, repeated=self.count, **fields)
+
+
+class _Peer:
+    """One connection: bounded lines in, one JSON answer per line out, bounded answers queued."""
+
+    __slots__ = (
+        "answers_pending",
+        "closed",
+        "fd",
+        "flush_then_close",
+        "inbox",
+        "outbox",
+        "peer_done",
+        "server",
+        "sock",
+        "writing",
+    )
+
+    def __init__(self, server: _ControlServer, sock: socket.socket) -> None:
+        self.server = server
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.inbox = b""
+        self.outbox = bytearray()
+        self.answers_pending = 0
+        self.peer_done = False
+        self.flush_then_close = False
+        self.writing = False
+        self.closed = False
+
+    @property
+    def idle(self) -> bool:
+        """Nothing owed to this peer and no request half read: evicting it loses nothing."""
+        return self.answers_pending == 0 and not self.inbox and not self.outbox
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        """One slice of input; every complete line in it is acted on before returning."""
+        try:
+            data = self.sock.recv(_READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
             return
-        self._transport = transport
-        self._server.connections.add(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self._transport is None:
+        except OSError:
+            self.close()
             return
-        self._buffer += data
-        while self._transport is not None:
-            line, newline, rest = self._buffer.partition(b"\n")
-            if not newline:
-                if len(self._buffer) > MAX_LINE_BYTES:
-                    self._send({"ok": False, "error": f"line longer than {MAX_LINE_BYTES} bytes"})
-                    self._close()
+        if data:
+            self.server.touch(self)
+            self.feed(data)
+        else:
+            self.on_eof()
+
+    def drain(self) -> None:
+        """Read and act on everything the peer has sent so far (before evicting it)."""
+        while not self.closed and not self.peer_done:
+            try:
+                data = self.sock.recv(_READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
                 return
-            self._buffer = rest
+            except OSError:
+                return
+            if not data:
+                self.on_eof()
+                return
+            self.feed(data)
+
+    def feed(self, data: bytes) -> None:
+        self.inbox += data
+        while not self.closed:
+            line, newline, rest = self.inbox.partition(b"\n")
+            if not newline:
+                if len(self.inbox) > MAX_LINE_BYTES:
+                    self.refuse_long_line()
+                return
+            self.inbox = rest
             if len(line) > MAX_LINE_BYTES:
-                self._send({"ok": False, "error": f"line longer than {MAX_LINE_BYTES} bytes"})
-                self._close()
+                self.refuse_long_line()
                 return
             if line.strip():
-                self._handle_line(line)
+                self.server.handle_line(self, line)
 
-    def eof_received(self) -> bool:
-        # A peer that half-closes still gets the answers to stops in flight, then EOF.
-        self._peer_done = True
-        if self._pending_answers == 0:
-            self._close()
+    def refuse_long_line(self) -> None:
+        self.inbox = b""
+        self.send(_LINE_TOO_LONG)
+        self.close_when_flushed()
+
+    def on_eof(self) -> None:
+        """The peer half-closed: a last line without its newline still counts; answers to stops
+        in flight are still written, then the connection is closed."""
+        self.server.loop.remove_reader(self.fd)
+        self.peer_done = True
+        last, self.inbox = self.inbox, b""
+        if last.strip() and len(last) <= MAX_LINE_BYTES:
+            self.server.handle_line(self, last)
+        elif last.strip():
+            self.send(_LINE_TOO_LONG)
+        if self.answers_pending == 0:
+            self.close_when_flushed()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        data = json.dumps(message).encode() + b"\n"
+        if not self.outbox:
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.close()
+                return
+            data = data[sent:]
+            if not data:
+                return
+        self.outbox += data
+        if len(self.outbox) > MAX_WRITE_BUFFER_BYTES:
+            self.server.dropped_slow_reader(queued=len(self.outbox))
+            self.close()
+            return
+        if not self.writing:
+            self.writing = True
+            self.server.loop.add_writer(self.fd, self.on_writable)
+
+    def on_writable(self) -> None:
+        try:
+            sent = self.sock.send(self.outbox)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        del self.outbox[:sent]
+        if not self.outbox:
+            self.writing = False
+            self.server.loop.remove_writer(self.fd)
+            if self.flush_then_close:
+                self.close()
+
+    # --- ending --------------------------------------------------------------------------------
+
+    def answered(self) -> None:
+        self.answers_pending -= 1
+        if self.peer_done and self.answers_pending == 0:
+            self.close_when_flushed()
+
+    def close_when_flushed(self) -> None:
+        if self.outbox:
+            self.flush_then_close = True
+        else:
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        loop = self.server.loop
+        loop.remove_reader(self.fd)
+        if self.writing:
+            loop.remove_writer(self.fd)
+        self.sock.close()
+        self.outbox.clear()
+        self.server.forget(self)
+
+
+class _ControlServer:
+    """The session-wide side: the listener, the peers, the reserve descriptor, the answers
+    still being awaited."""
+
+    def __init__(self, session: SessionControl, session_id: str, listener: socket.socket) -> None:
+        self.session = session
+        self.session_id = session_id
+        self.loop = asyncio.get_running_loop()
+        self.listener = listener
+        self.peers: dict[int, _Peer] = {}  # least recently active first
+        self.reserve: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accepting = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._accept_failures = 0
+        self._closing = False
+        self.dropped_slow_reader = _Once("control socket: dropped a peer that does not read")
+        self._refused_uid = _Once("control socket: refused a peer of another user")
+
+    # --- accepting -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._restore_reserve()
+        self._resume_accepting()
+
+    def _resume_accepting(self) -> None:
+        self._retry = None
+        if not self._accepting and not self._closing:
+            self._accepting = True
+            self.loop.add_reader(self.listener.fileno(), self._on_acceptable)
+
+    def _pause_accepting(self) -> None:
+        if self._accepting:
+            self._accepting = False
+            self.loop.remove_reader(self.listener.fileno())
+        if self._retry is None:
+            self._retry = self.loop.call_later(ACCEPT_RETRY_S, self._resume_accepting)
+
+    def _on_acceptable(self) -> None:
+        for _ in range(ACCEPTS_PER_WAKEUP):
+            try:
+                sock, _address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                self._restore_reserve()  # given up for a connection that was not there
+                return
+            except OSError as err:
+                if err.errno in _ONE_CONNECTION_LOST:
+                    continue
+                if err.errno not in _OUT_OF_DESCRIPTORS:
+                    self._accept_failed(err)
+                    return
+                # EMFILE comes before the backlog is looked at: free a descriptor only for a
+                # connection that is really waiting, never evict a peer for nobody.
+                if not self._connection_waiting():
+                    return
+                if self._make_room():
+                    continue
+                self._accept_failed(err)
+                return
+            if self._accept_failures:
+                log.info("control socket: accepting again", refused=self._accept_failures)
+                self._accept_failures = 0
+            self._admit(sock)
+
+    def _connection_waiting(self) -> bool:
+        """A connection waits in the listen backlog (poll needs no descriptor of its own)."""
+        poller = select.poll()
+        poller.register(self.listener.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+
+    def _make_room(self) -> bool:
+        """Free one descriptor for the connection waiting in the backlog: the reserve first,
+        else the peer idle longest. False when there is nothing of ours to free."""
+        if self.reserve is not None:
+            os.close(self.reserve)
+            self.reserve = None
+            return True
+        victim = self._eviction_victim()
+        if victim is None:
+            return False
+        self._evict(victim)
         return True
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._forget()
+    def _accept_failed(self, err: OSError) -> None:
+        if self._accept_failures == 0:
+            log.warning(
+                "control socket: cannot accept connections; retrying",
+                error=err.strerror,
+                errno=err.errno,
+            )
+        self._accept_failures += 1
+        self._pause_accepting()
 
-    def _handle_line(self, line: bytes) -> None:
+    def _admit(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        uid = control_paths.peer_uid(sock)
+        if uid != os.getuid():
+            self._refused_uid(uid=uid)
+            sock.close()
+            return
+        if len(self.peers) >= MAX_CONNECTIONS:
+            victim = self._eviction_victim()
+            if victim is not None:
+                self._evict(victim)
+        peer = _Peer(self, sock)
+        self.peers[peer.fd] = peer
+        self.loop.add_reader(peer.fd, peer.on_readable)
+        # A stop client writes its line right after connecting: read it now, not a pass later.
+        peer.on_readable()
+        self._restore_reserve()
+
+    def _eviction_victim(self) -> _Peer | None:
+        """The peer idle longest; if every peer is owed an answer, the least recently active."""
+        for peer in self.peers.values():
+            if peer.idle:
+                return peer
+        return next(iter(self.peers.values()), None)
+
+    def _evict(self, peer: _Peer) -> None:
+        peer.drain()  # a stop it already sent still stops the belt
+        peer.close()
+
+    def _restore_reserve(self) -> None:
+        if self.reserve is None and not self._closing:
+            try:
+                self.reserve = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self.reserve = None
+
+    def touch(self, peer: _Peer) -> None:
+        """`peer` was just active: it becomes the last to be evicted."""
+        if self.peers.pop(peer.fd, None) is not None:
+            self.peers[peer.fd] = peer
+
+    def forget(self, peer: _Peer) -> None:
+        if self.peers.get(peer.fd) is peer:
+            del self.peers[peer.fd]
+        self._restore_reserve()
+        if not self._accepting and not self._closing:
+            if self._retry is not None:
+                self._retry.cancel()
+            self._resume_accepting()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def handle_line(self, peer: _Peer, line: bytes) -> None:
         try:
             request = json.loads(line)
         except ValueError:
-            self._send({"ok": False, "error": "not a JSON line"})
+            peer.send({"ok": False, "error": "not a JSON line"})
             return
         if not isinstance(request, dict):
-            self._send({"ok": False, "error": "expected a JSON object"})
+            peer.send({"ok": False, "error": "expected a JSON object"})
             return
         cmd = request.get("cmd")
         reply: dict[str, Any] = {"cmd": cmd}
         if "id" in request:
             reply["id"] = request["id"]
-        session = self._server.session
         if cmd == "stop":
             # The hot path: the Stop is on its way before anything else happens.
-            self._server.request_stop()
-            self._answer_later(reply, session.stop(SOURCE))
+            self.request_stop()
+            if request.get("receipt") is True:
+                # `retrotread stop` asks for this line: it tells a live session from a hung one.
+                peer.send(reply | {"ok": True, "receipt": True, "session": self.session_id})
+            self._answer_later(peer, reply, self.session.stop(SOURCE))
         elif cmd == "pause":
-            self._answer_later(reply, session.pause(SOURCE))
+            self._answer_later(peer, reply, self.session.pause(SOURCE))
         elif cmd == "status":
-            self._send(reply | self._server.status_fields())
+            peer.send(reply | self.status_fields())
         else:
             error = f"unknown cmd {cmd!r}; expected stop, pause or status"
-            self._send({"ok": False, "error": error})
+            peer.send({"ok": False, "error": error})
 
-    def _answer_later(self, reply: dict[str, Any], ack: Awaitable[StopAck]) -> None:
+    def _answer_later(self, peer: _Peer, reply: dict[str, Any], ack: Awaitable[StopAck]) -> None:
         async def answer() -> None:
             try:
                 result = await asyncio.wait_for(ack, ACK_TIMEOUT_S)
             except TimeoutError:
                 fields = {
                     "acknowledged": False,
-                    "belt_mph": self._server.belt_mph(),
+                    "belt_mph": self.belt_mph(),
                     "detail": f"no acknowledgement within {ACK_TIMEOUT_S:g} s",
                 }
             except Exception as err:  # a broken session must not break the socket
                 log.exception("control socket: session call failed", cmd=reply["cmd"])
-                self._send(reply | {"ok": False, "error": f"{reply['cmd']} failed: {err}"})
+                peer.send(reply | {"ok": False, "error": f"{reply['cmd']} failed: {err}"})
                 return
             else:
                 fields = _ack_fields(result)
-            head = {"ok": True, "session": self._server.session_id, "device": self._server.device()}
-            self._send(head | reply | fields)
+            head = {"ok": True, "session": self.session_id, "device": self.device()}
+            peer.send(head | reply | fields)
 
         async def answer_then_maybe_close() -> None:
             try:
                 await answer()
             finally:
-                self._pending_answers -= 1
-                if self._peer_done and self._pending_answers == 0:
-                    self._close()
+                peer.answered()
 
-        self._pending_answers += 1
-        self._server.spawn(answer_then_maybe_close())
-
-    def _send(self, message: dict[str, Any]) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(json.dumps(message).encode() + b"\n")
-
-    def _close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-        self._forget()
-
-    def _forget(self) -> None:
-        if self._transport is not None:
-            self._server.connections.discard(self._transport)
-            self._transport = None
-
-
-class _ControlServer:
-    """The session-wide side: the session, its id, and the answers still being awaited."""
-
-    def __init__(self, session: SessionControl, session_id: str) -> None:
-        self.session = session
-        self.session_id = session_id
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.connections: set[asyncio.Transport] = set()
+        peer.answers_pending += 1
+        self.spawn(answer_then_maybe_close())
 
     def request_stop(self) -> None:
         try:
@@ -196,8 +465,8 @@ class _ControlServer:
             # The ack path (session.stop) reports the failure to the client.
             log.exception("control socket: request_stop failed")
 
-    def spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -233,11 +502,29 @@ class _ControlServer:
         }
 
     async def close(self) -> None:
+        self._closing = True
+        if self._accepting:
+            self._accepting = False
+            self.loop.remove_reader(self.listener.fileno())
+        if self._retry is not None:
+            self._retry.cancel()
+        self.listener.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for transport in list(self.connections):
-            transport.close()
+        for peer in list(self.peers.values()):
+            peer.close()
+        if self.reserve is not None:
+            os.close(self.reserve)
+            self.reserve = None
+
+
+def _refused(why: str) -> ControlSocketError:
+    """The one line for a socket that cannot be served: what is wrong (with its fix, where one
+    is known), then why nothing moved."""
+    return ControlSocketError(
+        f"{why} (the belt was not started: `retrotread stop` could not reach this session)"
+    )
 
 
 def _prepare_socket_path(directory: Path | None, session_id: str) -> str:
@@ -245,20 +532,41 @@ def _prepare_socket_path(directory: Path | None, session_id: str) -> str:
     if directory is None:
         try:
             dir_str = control_paths.ensure_control_dir()
-        except PermissionError as err:
-            raise ControlSocketError(str(err)) from None
+        except OSError as err:
+            if err.filename is None:  # our own refusal, which names the directory and the fix
+                raise _refused(str(err)) from None
+            raise _refused(
+                f"cannot create the control socket directory {err.filename}: {err.strerror};"
+                " fix: point XDG_RUNTIME_DIR (or TMPDIR) at a directory of yours"
+            ) from None
     else:
         dir_str = str(directory)
-        problem = control_paths.private_dir_problem(dir_str)
-        if problem is not None:
-            raise ControlSocketError(f"refusing control socket directory: {problem}")
+        why = control_paths.refusal(dir_str)
+        if why is not None:
+            raise _refused(f"refusing control socket directory: {why}")
     path = control_paths.socket_path(dir_str, session_id)
     if not control_paths.fits_socket_path(path):
-        raise ControlSocketError(f"control socket path too long for a Unix socket: {path}")
+        raise _refused(f"control socket path too long for a Unix socket: {path}")
     control_paths.remove_stale_sockets(dir_str)
     if os.path.lexists(path):
-        raise ControlSocketError(f"another running session already uses the id {session_id!r}")
+        raise _refused(f"another running session already uses the id {session_id!r}")
     return path
+
+
+def _listen(path: str) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.setblocking(False)
+        listener.bind(path)
+        # The private directory is the real barrier; the mode is a second one.
+        os.chmod(path, 0o600)
+        listener.listen(BACKLOG)
+    except OSError as err:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise _refused(f"cannot serve the control socket {path}: {err.strerror}") from None
+    return listener
 
 
 @contextlib.asynccontextmanager
@@ -267,23 +575,18 @@ async def serve_control_socket(
 ) -> AsyncIterator[Path]:
     """Serve `session` on `<control dir>/<session_id>.sock` for the duration of the block.
 
-    Stale sockets of crashed sessions in the directory are removed on the way in; ours is removed
-    on the way out (only if it is still ours).
+    ControlSocketError (exit 4) when it cannot be served, before anything else happens. Stale
+    sockets of crashed sessions in the directory are removed on the way in; ours is removed on
+    the way out (only if it is still ours).
     """
     path = _prepare_socket_path(directory, session_id)
-    control = _ControlServer(session, session_id)
-    loop = asyncio.get_running_loop()
-    try:
-        server = await loop.create_unix_server(lambda: _ControlProtocol(control), path)
-    except OSError as err:
-        raise ControlSocketError(f"cannot serve control socket {path}: {err.strerror}") from None
-    # The private directory is the real barrier; the mode is a second one.
-    os.chmod(path, 0o600)
+    listener = _listen(path)
     inode = os.stat(path).st_ino
+    control = _ControlServer(session, session_id, listener)
+    control.start()
     try:
         yield Path(path)
     finally:
-        server.close()
         await control.close()
         with contextlib.suppress(FileNotFoundError):
             if os.stat(path).st_ino == inode:

@@ -1,11 +1,22 @@
 """The client side of the control sockets: send a stop to every running session of this user.
 
-This is on the path of `retrotread stop`, what a person types when something is wrong, so up to
-the last stop request being written it imports nothing but the `_socket` C module (`socket` would
-pull in enum and selectors, ~8 ms; json ~4 ms; see DESIGN.md). The request is a fixed byte string;
-every socket gets its request before any answer is read, so each session starts stopping at once
-and the total wait is the slowest acknowledgement, not their sum. json is imported only after all
-requests are out, to read the answers. Stale sockets (a crashed session) are removed on the way.
+This is the path of `retrotread stop`, what a person types when something is wrong, so up to the
+acknowledgement printed it imports nothing but the `_socket` C module (`socket` would pull in enum
+and selectors, ~8 ms; json ~4 ms with re and enum; see DESIGN.md): the request is a fixed byte
+string, and the answers, our own JSON lines, are read by the small parser at the end of this
+module.
+
+Every socket in every directory a session may use (`control_paths.search_dirs`) gets its request
+before any answer is read, so each session starts stopping at once and the wait is the slowest
+acknowledgement, not their sum. The request asks for a receipt: a live session sends one line the
+moment it has latched the stop, then its acknowledgement. A socket that accepted but sends no
+receipt (a hung or stopped process) does not hold up the answer: once another session has
+acknowledged, it is waited for only until RECEIPT_WAIT_S after the requests went out, then
+reported. Only when nothing has acknowledged yet is every socket waited for until the deadline.
+
+Stale sockets (a crashed session) are removed on the way, in private directories only. Whoever
+listens on a socket must be this user (SO_PEERCRED), so a socket planted in a directory others
+can enter is never taken for a session.
 """
 
 import _socket
@@ -14,9 +25,18 @@ import time
 
 from retrotread import control_paths
 
-STOP_REQUEST = b'{"cmd": "stop"}\n'
+STOP_REQUEST = b'{"cmd": "stop", "receipt": true}\n'
 DEFAULT_TIMEOUT_S = control_paths.CLIENT_WAIT_S
+RECEIPT_WAIT_S = 0.5
+"""How long a socket that sent no receipt is waited for once another session acknowledged.
+A live session sends its receipt within a loop pass (about a millisecond)."""
 _CONNECT_TIMEOUT_S = 0.5
+_BUSY_WAIT_S = 1.0
+"""How long to keep retrying a session whose listen backlog is full (a flood of connections)."""
+_BUSY_RETRY_S = 0.005
+_RESENDS = 2
+"""How often a connection closed before its answer is opened again (a session at its connection
+cap closes the connection idle longest; a stop it had already read is acted on regardless)."""
 _MAX_ANSWER_BYTES = 4096
 
 EXIT_STOPPED = 0
@@ -60,13 +80,17 @@ class SessionStop:
 
 
 class StopReport:
-    """Every session reached (or tried), plus the stale sockets that were cleaned up."""
+    """Every session reached (or tried), where they were looked for, and what was cleaned up.
 
-    __slots__ = ("directory", "problem", "sessions", "stale_removed")
+    `looked_in` lists every directory searched (existing or not); `problems` says why one could
+    not be trusted (its stale sockets were left alone) or why a socket was ignored.
+    """
 
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.problem: str | None = None
+    __slots__ = ("looked_in", "problems", "sessions", "stale_removed")
+
+    def __init__(self, looked_in: list[str] | None = None) -> None:
+        self.looked_in: list[str] = list(looked_in or [])
+        self.problems: list[str] = []
         self.sessions: list[SessionStop] = []
         self.stale_removed: list[str] = []
 
@@ -83,10 +107,12 @@ class StopReport:
         return EXIT_UNREACHED
 
     def lines(self) -> list[str]:
-        """Human lines, one per session (or one saying nobody was running)."""
+        """Human lines, one per session, or one saying nobody was running and where we looked."""
         out = [s.describe() for s in self.sessions]
         if not self.sessions:
-            why = f" ({self.problem})" if self.problem else ""
+            why = f" (looked in {', '.join(self.looked_in)})" if self.looked_in else ""
+            for problem in self.problems:
+                why += f"; {problem}"
             stale = len(self.stale_removed)
             if stale:
                 why += f"; removed {stale} stale control socket{'s' if stale > 1 else ''}"
@@ -112,64 +138,253 @@ class StopReport:
         )
 
 
-def stop_all_sessions(timeout_s: float = DEFAULT_TIMEOUT_S) -> StopReport:
+class _Request:
+    """One session's socket while its stop is in flight."""
+
+    __slots__ = ("buffer", "path", "receipt", "resends", "result", "session", "sock")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.session = control_paths.session_id_of(path)
+        self.sock: _socket.socket | None = None
+        self.buffer = b""
+        self.receipt = False
+        self.resends = 0
+        self.result: SessionStop | None = None
+
+    def fail(self, detail: str) -> None:
+        self.close()
+        self.result = SessionStop(self.session, False, None, detail)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+_SENT = 0
+_STALE = 1
+_BUSY = 2
+_NOT_OURS = 3
+_FAILED = 4
+
+
+def stop_all_sessions(
+    timeout_s: float = DEFAULT_TIMEOUT_S, receipt_wait_s: float = RECEIPT_WAIT_S
+) -> StopReport:
     """Send a stop to every session of this user and collect the acknowledgements."""
-    directory = control_paths.control_dir()
-    report = StopReport(directory)
-    if os.path.lexists(directory):
-        report.problem = control_paths.private_dir_problem(directory)
-    if report.problem is not None:
-        return report  # a socket in a directory others can enter might be an impostor
-    pending: list[tuple[str, _socket.socket]] = []
-    for path in control_paths.session_sockets(directory):
-        session = control_paths.session_id_of(path)
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        sock.settimeout(_CONNECT_TIMEOUT_S)
-        try:
-            sock.connect(path)
-        except control_paths.STALE_ERRORS:
-            sock.close()
-            if control_paths.unlink_stale(path):
-                report.stale_removed.append(path)
-            continue
-        except OSError as err:
-            sock.close()
-            report.sessions.append(SessionStop(session, False, None, f"cannot connect: {err}"))
-            continue
-        try:
-            sock.sendall(STOP_REQUEST)
-        except OSError as err:
-            sock.close()
-            report.sessions.append(SessionStop(session, False, None, f"cannot send: {err}"))
-            continue
-        pending.append((session, sock))
     deadline = time.monotonic() + timeout_s
-    for session, sock in pending:
-        report.sessions.append(_read_answer(session, sock, deadline))
+    report = StopReport()
+    requests: list[_Request] = []
+    busy: list[_Request] = []
+    seen: list[tuple[int, int]] = []
+    for directory in control_paths.search_dirs():
+        report.looked_in.append(directory)
+        try:
+            st = os.lstat(directory)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            continue  # the same directory reached through another path
+        seen.append((st.st_dev, st.st_ino))
+        problem = control_paths.refusal(directory)
+        if problem is not None:
+            report.problems.append(problem)
+            if not os.path.isdir(directory) or os.path.islink(directory):
+                continue  # no session serves through a symlink or in a file
+        for path in control_paths.session_sockets(directory):
+            request = _Request(path)
+            outcome = _open(request, report)
+            if outcome == _STALE and problem is None and control_paths.unlink_stale(path):
+                report.stale_removed.append(path)
+            elif outcome == _BUSY:
+                busy.append(request)
+            elif outcome in (_SENT, _FAILED):
+                requests.append(request)
+    requests.extend(_retry_busy(busy, report))
+    sent_at = time.monotonic()
+    _collect(requests, report, sent_at + receipt_wait_s, deadline)
     return report
 
 
-def _read_answer(session: str, sock: _socket.socket, deadline: float) -> SessionStop:
+def _open(request: _Request, report: StopReport) -> int:
+    """Connect to the session's socket and send the stop; one of _SENT, _STALE, _BUSY, ..."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.settimeout(_CONNECT_TIMEOUT_S)
     try:
-        line = _read_line(sock, deadline)
-    except TimeoutError:
-        return SessionStop(session, False, None, "no answer in time")
-    except OSError as err:
-        return SessionStop(session, False, None, f"connection failed: {err}")
-    finally:
+        sock.connect(request.path)
+    except control_paths.STALE_ERRORS:
         sock.close()
-    if not line:
-        return SessionStop(session, False, None, "connection closed without an answer")
-    import json
-
+        return _STALE
+    except BlockingIOError:  # the listen backlog is full: connect again below
+        sock.close()
+        return _BUSY
+    except OSError as err:
+        sock.close()
+        request.fail(f"cannot connect: {err}")
+        return _FAILED
+    uid = control_paths.peer_uid(sock)
+    if uid != os.getuid():
+        sock.close()
+        report.problems.append(f"ignored {request.path}: served by uid {uid}, not by this user")
+        return _NOT_OURS
     try:
-        answer = json.loads(line)
+        sock.sendall(STOP_REQUEST)
+    except OSError as err:
+        sock.close()
+        request.fail(f"cannot send: {err}")
+        return _FAILED
+    request.sock = sock
+    return _SENT
+
+
+def _retry_busy(busy: list[_Request], report: StopReport) -> list[_Request]:
+    """Connect again to sessions whose backlog was full, for up to _BUSY_WAIT_S."""
+    done: list[_Request] = []
+    give_up = time.monotonic() + _BUSY_WAIT_S
+    while busy:
+        if time.monotonic() >= give_up:
+            for request in busy:
+                request.fail("cannot connect: the session's socket is flooded with connections")
+                done.append(request)
+            break
+        time.sleep(_BUSY_RETRY_S)
+        still: list[_Request] = []
+        for request in busy:
+            outcome = _open(request, report)
+            if outcome == _BUSY:
+                still.append(request)
+            elif outcome in (_SENT, _FAILED):
+                done.append(request)
+        busy = still
+    return done
+
+
+def _collect(
+    requests: list[_Request], report: StopReport, receipt_deadline: float, deadline: float
+) -> None:
+    """Read the answers: receipts first, then the acknowledgements of the sessions that sent
+    one, then (only when none acknowledged) whatever the others may still say."""
+    try:
+        for request in requests:
+            _read(request, receipt_deadline, want_receipt=True)
+        for request in requests:
+            if request.receipt:
+                _read(request, deadline, want_receipt=False)
+        cut_short = _acknowledged(requests)
+        if not cut_short and any(r.result is None for r in requests):
+            _wait_for_the_rest(requests, deadline)
+            cut_short = _acknowledged(requests)
+    finally:
+        for request in requests:
+            request.close()
+    for request in requests:
+        if request.result is None:
+            if request.receipt:
+                detail = "no acknowledgement in time"
+            elif cut_short:
+                detail = "no reply while the others answered; the stop was sent"
+            else:
+                detail = "no reply in time; the stop was sent"
+            request.result = SessionStop(request.session, False, None, detail)
+        report.sessions.append(request.result)
+
+
+def _acknowledged(requests: list[_Request]) -> bool:
+    return any(r.result is not None and r.result.acknowledged for r in requests)
+
+
+def _wait_for_the_rest(requests: list[_Request], deadline: float) -> None:
+    """Nothing acknowledged yet (a busy session sent its receipt late, or none is alive): wait
+    on every open socket at once until the deadline, and stop waiting for the silent ones as
+    soon as some session acknowledged. Only this slow case pays for importing `select`."""
+    import select
+
+    while True:
+        pending = [r for r in requests if r.result is None and r.sock is not None]
+        if _acknowledged(requests):
+            pending = [r for r in pending if r.receipt]
+        remaining = deadline - time.monotonic()
+        if not pending or remaining <= 0:
+            return
+        by_fd = {r.sock.fileno(): r for r in pending if r.sock is not None}
+        poller = select.poll()
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        for fd, _events in poller.poll(remaining * 1000):
+            _read(by_fd[fd], time.monotonic(), want_receipt=False)  # what has arrived
+
+
+def _read(request: _Request, until: float, *, want_receipt: bool) -> None:
+    """Read lines from `request` until its final answer (or its receipt, with `want_receipt`)
+    arrives or `until` passes. A connection closed early is opened again (the stop resent)."""
+    while request.result is None and not (want_receipt and request.receipt):
+        sock = request.sock
+        if sock is None:
+            return
+        line = _next_line(request, sock, until)
+        if line is None:
+            return
+        if line == b"":
+            if not _resend(request):
+                request.fail("connection closed without an answer")
+            continue
+        answer = _answer(request.session, line)
+        if answer is None:
+            request.receipt = True
+        else:
+            request.result = answer
+
+
+def _next_line(request: _Request, sock: _socket.socket, until: float) -> bytes | None:
+    """The next non-empty line; b"" when the connection ended; None when `until` passed."""
+    while True:
+        line, newline, rest = request.buffer.partition(b"\n")
+        if newline:
+            request.buffer = rest
+            if line.strip():
+                return line
+            continue
+        if len(request.buffer) > _MAX_ANSWER_BYTES:
+            request.fail("unreadable answer")
+            return None
+        # Past `until`, still take what has already arrived: the sockets are read one after
+        # the other, and a silent one read first must not hide the answers behind it.
+        sock.settimeout(max(until - time.monotonic(), 0.0))
+        try:
+            chunk = sock.recv(_MAX_ANSWER_BYTES)
+        except (TimeoutError, BlockingIOError):
+            return None
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return b""
+        request.buffer += chunk
+
+
+def _resend(request: _Request) -> bool:
+    """Open the connection again and resend the stop (stopping twice is harmless)."""
+    request.close()
+    request.buffer = b""
+    if request.resends >= _RESENDS:
+        return False
+    request.resends += 1
+    scratch = StopReport()
+    return _open(request, scratch) == _SENT
+
+
+def _answer(session: str, line: bytes) -> SessionStop | None:
+    """A session's final answer as a SessionStop; None for its receipt."""
+    try:
+        answer = parse_json_line(line)
     except ValueError:
         return SessionStop(session, False, None, "unreadable answer")
     if not isinstance(answer, dict):
         return SessionStop(session, False, None, "unreadable answer")
+    if answer.get("receipt") is True:
+        return None
     belt = answer.get("belt_mph")
-    belt_mph = float(belt) if isinstance(belt, int | float) else None
+    belt_mph = float(belt) if isinstance(belt, int | float) and not isinstance(belt, bool) else None
     if not answer.get("ok"):
         return SessionStop(session, False, belt_mph, str(answer.get("error", "refused")))
     device = answer.get("device")
@@ -182,15 +397,158 @@ def _read_answer(session: str, sock: _socket.socket, deadline: float) -> Session
     )
 
 
-def _read_line(sock: _socket.socket, deadline: float) -> bytes:
-    data = b""
-    while b"\n" not in data and len(data) < _MAX_ANSWER_BYTES:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        chunk = sock.recv(_MAX_ANSWER_BYTES)
-        if not chunk:
-            break
-        data += chunk
-    return data.partition(b"\n")[0]
+# --- our JSON lines without `json` ----------------------------------------------------------------
+# The answers are written by `json.dumps` in the session; this reads that grammar (RFC 8259 plus
+# Python's NaN and Infinity) with builtins only. Anything else raises ValueError.
+
+_MAX_DEPTH = 32
+_WHITESPACE = " \t\n\r"
+_DIGITS = "0123456789"
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_LITERALS = (
+    ("true", True),
+    ("false", False),
+    ("null", None),
+    ("NaN", float("nan")),
+    ("Infinity", float("inf")),
+    ("-Infinity", float("-inf")),
+)
+
+
+def parse_json_line(line: bytes) -> object:
+    """One JSON value from `line`, as `json.loads` would read it; ValueError if it is not one."""
+    text = line.decode()  # UnicodeDecodeError is a ValueError
+    value, end = _value(text, _skip(text, 0), 0)
+    if _skip(text, end) != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
+def _skip(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WHITESPACE:
+        i += 1
+    return i
+
+
+def _value(text: str, i: int, depth: int) -> tuple[object, int]:
+    if depth > _MAX_DEPTH:
+        raise ValueError("nested too deep")
+    char = text[i : i + 1]
+    if char == '"':
+        return _string(text, i + 1)
+    if char == "{":
+        return _object(text, i + 1, depth + 1)
+    if char == "[":
+        return _array(text, i + 1, depth + 1)
+    for literal, value in _LITERALS:
+        if text.startswith(literal, i):
+            return value, i + len(literal)
+    return _number(text, i)
+
+
+def _object(text: str, i: int, depth: int) -> tuple[dict[str, object], int]:
+    result: dict[str, object] = {}
+    i = _skip(text, i)
+    if text[i : i + 1] == "}":
+        return result, i + 1
+    while True:
+        if text[i : i + 1] != '"':
+            raise ValueError(f"expected a key at {i}")
+        key, i = _string(text, i + 1)
+        i = _skip(text, i)
+        if text[i : i + 1] != ":":
+            raise ValueError(f"expected ':' at {i}")
+        result[key], i = _value(text, _skip(text, i + 1), depth)
+        i = _skip(text, i)
+        char = text[i : i + 1]
+        if char == "}":
+            return result, i + 1
+        if char != ",":
+            raise ValueError(f"expected ',' or '}}' at {i}")
+        i = _skip(text, i + 1)
+
+
+def _array(text: str, i: int, depth: int) -> tuple[list[object], int]:
+    result: list[object] = []
+    i = _skip(text, i)
+    if text[i : i + 1] == "]":
+        return result, i + 1
+    while True:
+        value, i = _value(text, i, depth)
+        result.append(value)
+        i = _skip(text, i)
+        char = text[i : i + 1]
+        if char == "]":
+            return result, i + 1
+        if char != ",":
+            raise ValueError(f"expected ',' or ']' at {i}")
+        i = _skip(text, i + 1)
+
+
+def _string(text: str, i: int) -> tuple[str, int]:
+    """The string whose opening quote is just before `i`, and the index after its closing one."""
+    parts: list[str] = []
+    while True:
+        quote = text.find('"', i)
+        if quote < 0:
+            raise ValueError("unterminated string")
+        backslash = text.find("\\", i, quote)
+        end = quote if backslash < 0 else backslash
+        raw = text[i:end]
+        if any(char < " " for char in raw):
+            raise ValueError("control character in a string")
+        parts.append(raw)
+        if backslash < 0:
+            return "".join(parts), quote + 1
+        kind = text[backslash + 1 : backslash + 2]
+        if kind == "u":
+            code, i = _hex4(text, backslash + 2)
+            if 0xD800 <= code < 0xDC00 and text.startswith("\\u", i):
+                low, after = _hex4(text, i + 2)
+                if 0xDC00 <= low < 0xE000:
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i = after
+            parts.append(chr(code))
+        elif kind in _ESCAPES:
+            parts.append(_ESCAPES[kind])
+            i = backslash + 2
+        else:
+            raise ValueError(f"bad escape at {backslash}")
+
+
+def _hex4(text: str, i: int) -> tuple[int, int]:
+    digits = text[i : i + 4]
+    if len(digits) != 4 or not all(char in _HEX_DIGITS for char in digits):
+        raise ValueError(f"bad \\u escape at {i}")
+    return int(digits, 16), i + 4
+
+
+def _digits(text: str, i: int) -> int:
+    """The index after the ASCII digits starting at `i` (str.isdigit would take any script's)."""
+    while i < len(text) and text[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def _number(text: str, i: int) -> tuple[int | float, int]:
+    """-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as int when it has neither part."""
+    start = i + 1 if text[i : i + 1] == "-" else i
+    end = _digits(text, start)
+    whole = text[start:end]
+    if not whole or (len(whole) > 1 and whole[0] == "0"):
+        raise ValueError(f"not a JSON value at {i}")
+    is_float = False
+    if text[end : end + 1] == ".":
+        after = _digits(text, end + 1)
+        if after == end + 1:
+            raise ValueError(f"bad number at {i}")
+        end, is_float = after, True
+    if text[end : end + 1] in ("e", "E"):
+        exponent = end + 2 if text[end + 1 : end + 2] in ("+", "-") else end + 1
+        after = _digits(text, exponent)
+        if after == exponent:
+            raise ValueError(f"bad number at {i}")
+        end, is_float = after, True
+    token = text[i:end]
+    return (float(token) if is_float else int(token)), end

@@ -1,13 +1,19 @@
 """Where control sockets live, and when one is stale: rules shared by the session and by `stop`.
 
-Only `os` and the `_socket` C module are imported, because `retrotread stop` loads this module
-before its request is out and every import there delays the Stop. The directory must be one only
-this user can enter: anyone who can create a socket in it could impersonate a session and swallow
-an emergency stop.
+Only `os`, `sys` (both loaded with the interpreter) and the `_socket` C module are imported,
+because `retrotread stop` loads this module before its request is out and every import there
+delays the Stop. A session serves only in a
+directory only this user can enter: anyone who can create a socket in it could impersonate a
+session and swallow an emergency stop, or remove the session's socket.
+
+A session serves in one directory (`control_dir`), but `stop` searches every place a session of
+this user may have chosen (`search_dirs`): the shell typing `stop` may have another
+`$XDG_RUNTIME_DIR` (or none) than the one that started the session.
 """
 
 import _socket
 import os
+import sys
 
 SOCKET_SUFFIX = ".sock"
 _SUBDIR = "retrotread"
@@ -23,6 +29,12 @@ ACK_TIMEOUT_S = 5.0
 """How long a session waits for the treadmill to acknowledge a Stop before answering without."""
 CLIENT_WAIT_S = ACK_TIMEOUT_S + 1.0
 """How long `stop` waits for answers: past the session's own timeout, so it hears that answer."""
+
+RUN_USER_ROOT = "/run/user"
+"""Where pam_systemd puts each user's runtime dir: searched even when `$XDG_RUNTIME_DIR` is unset
+or points elsewhere (sudo, ssh without a login session, a sandbox)."""
+TEMP_ROOT = "/tmp"
+"""The temp dir of last resort, searched whatever `$TMPDIR` says."""
 
 STALE_ERRORS = (ConnectionRefusedError, FileNotFoundError)
 """What connecting to the socket of a session that is gone raises (nobody listens on it)."""
@@ -54,7 +66,35 @@ def control_dir() -> str:
     temp = os.environ.get("TMPDIR", "")
     if temp and os.path.isabs(temp) and os.path.isdir(temp) and _fits(os.path.join(temp, leaf)):
         return os.path.join(temp, leaf)
-    return os.path.join("/tmp", leaf)
+    return os.path.join(TEMP_ROOT, leaf)
+
+
+def search_dirs() -> list[str]:
+    """Every directory a session of this user may serve its socket in, in search order.
+
+    `$XDG_RUNTIME_DIR/retrotread`, `/run/user/<uid>/retrotread`, `$TMPDIR/retrotread-<uid>` and
+    `/tmp/retrotread-<uid>`: a superset of every answer `control_dir` can give in any environment
+    of this user that keeps the standard places, so `stop` finds a session started from a shell
+    with another (or no) `$XDG_RUNTIME_DIR` or `$TMPDIR`. Duplicates by path are dropped; the
+    same directory reached through a symlinked runtime dir is the caller's to skip (by inode).
+    """
+    uid = os.getuid()
+    leaf = f"{_SUBDIR}-{uid}"
+    candidates = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isabs(runtime):
+        candidates.append(os.path.join(runtime, _SUBDIR))
+    candidates.append(os.path.join(RUN_USER_ROOT, str(uid), _SUBDIR))
+    temp = os.environ.get("TMPDIR", "")
+    if temp and os.path.isabs(temp):
+        candidates.append(os.path.join(temp, leaf))
+    candidates.append(os.path.join(TEMP_ROOT, leaf))
+    found: list[str] = []
+    for candidate in candidates:
+        normal = os.path.normpath(candidate)
+        if normal not in found:
+            found.append(normal)
+    return found
 
 
 def private_dir_problem(path: str) -> str | None:
@@ -75,19 +115,44 @@ def private_dir_problem(path: str) -> str | None:
     return None
 
 
+def private_dir_fix(path: str) -> str:
+    """What the person can do about `private_dir_problem(path)`, as one clause for an error line."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return f"check that {os.path.dirname(path)} exists and is writable by this user"
+    if st.st_mode & _S_IFMT != _S_IFDIR:
+        return f"remove it (rm {path}); retrotread then creates the directory with mode 700"
+    if st.st_uid != os.getuid():
+        return (
+            f"have it removed (rm -r {path}, as uid {st.st_uid} or root), or set"
+            " XDG_RUNTIME_DIR to a directory only you can enter"
+        )
+    return f"chmod 700 {path}"
+
+
+def refusal(path: str) -> str | None:
+    """`private_dir_problem(path)` and its fix in one line, or None when `path` is private."""
+    problem = private_dir_problem(path)
+    if problem is None:
+        return None
+    return f"{problem}; fix: {private_dir_fix(path)}"
+
+
 def ensure_control_dir() -> str:
     """Create the control directory (mode 700) if needed and return it; raise if it is not private.
 
-    Raises PermissionError naming the problem, so the caller can report it in one line.
+    Raises PermissionError naming the problem and its fix, so the caller can report it in one
+    line; an OSError from creating it (a read-only or missing parent) propagates as it is.
     """
     path = control_dir()
     try:  # noqa: SIM105 (contextlib would cost the stop path an import)
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
-    problem = private_dir_problem(path)
-    if problem is not None:
-        raise PermissionError(f"refusing control socket directory: {problem}")
+    why = refusal(path)
+    if why is not None:
+        raise PermissionError(f"refusing control socket directory: {why}")
     return path
 
 
@@ -132,6 +197,20 @@ def is_stale(path: str) -> bool:
     finally:
         probe.close()
     return False
+
+
+def peer_uid(sock: _socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket (SO_PEERCRED).
+
+    For a server that is the client's uid; for a client, the uid of the process that listens.
+    Decoded by hand (struct ucred is three native ints) because `struct` would cost the stop
+    path an import.
+    """
+    try:
+        raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    except OSError:
+        return None
+    return int.from_bytes(raw[4:8], sys.byteorder)
 
 
 def unlink_stale(path: str) -> bool:

@@ -5,6 +5,7 @@ would."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -116,3 +117,72 @@ def test_a_broker_that_is_down_never_affects_the_belt(
     events = result.events()
     check_session(events)
     assert only(events, "stopped")["reason"] == "completed"
+
+
+# --- a session that `retrotread stop` could not reach must not start the belt --------------------
+
+NOBODY = 65534
+
+
+def _refuse_control_dir(runtime_dir: Path, kind: str) -> tuple[Path, str]:
+    """Make `<runtime dir>/retrotread` unusable as `kind` says; return it and the fix expected."""
+    directory = runtime_dir / "retrotread"
+    if kind.startswith("mode "):
+        directory.mkdir()
+        directory.chmod(int(kind.removeprefix("mode "), 8))
+        return directory, f"fix: chmod 700 {directory}"
+    if kind == "symlink":
+        elsewhere = runtime_dir / "elsewhere"
+        elsewhere.mkdir(mode=0o700)
+        directory.symlink_to(elsewhere)
+        return directory, f"fix: remove it (rm {directory})"
+    if kind == "regular file":
+        directory.write_text("")
+        return directory, f"fix: remove it (rm {directory})"
+    assert kind == "another owner"
+    if os.getuid() != 0:
+        pytest.skip("needs root to chown")
+    directory.mkdir(mode=0o700)
+    os.chown(directory, NOBODY, NOBODY)
+    return directory, f"fix: have it removed (rm -r {directory}"
+
+
+@pytest.mark.parametrize(
+    "kind", ["mode 755", "mode 777", "symlink", "regular file", "another owner"]
+)
+def test_a_refused_control_directory_exits_4_before_anything_moves(
+    retrotread: RunScript, sandbox: Sandbox, runtime_dir: Path, kind: str
+) -> None:
+    """Issue 9, defect 12: today it only warns, the belt starts, and `stop` finds nothing."""
+    directory, fix = _refuse_control_dir(runtime_dir, kind)
+    plan = sandbox.plan(LONG_PLAN)
+    result = retrotread("run", "--sim", "--plan", str(plan), "--json", "--time-scale", "100000")
+    assert result.code == 4, result.err
+    line = result.error_line()
+    assert str(directory) in line
+    assert fix in line
+    assert "belt was not started" in line
+    assert result.out == ""  # not even `connected`: nothing was reached, nothing moved
+
+
+def test_a_control_socket_that_cannot_be_created_exits_4_too(
+    retrotread: RunScript, sandbox: Sandbox
+) -> None:
+    """Any reason the socket cannot be served means `stop` could not reach the session: here
+    no runtime dir and a temp dir in which nothing can be created."""
+    plan = sandbox.plan(LONG_PLAN)
+    result = retrotread(
+        "run",
+        "--sim",
+        "--plan",
+        str(plan),
+        "--json",
+        "--time-scale",
+        "100000",
+        env={"XDG_RUNTIME_DIR": "", "TMPDIR": "/proc"},
+    )
+    assert result.code == 4, result.err
+    line = result.error_line()
+    assert f"/proc/retrotread-{os.getuid()}" in line
+    assert "belt was not started" in line
+    assert result.out == ""

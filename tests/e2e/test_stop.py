@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -29,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 RETROTREAD = REPO / ".venv" / "bin" / "retrotread"
 TIME_SCALE = "50"
 EVENT_TIMEOUT_S = 60.0
+LONG_PLAN = '[[segments]]\nname = "long"\nduration_s = 3600\ntarget_mph = 1.0\n'
 
 Event = dict[str, Any]
 
@@ -168,11 +172,17 @@ def assert_stopped_by_estop(run: RunProcess) -> None:
 # --- without a session ---------------------------------------------------------------------------
 
 
-def test_no_session_running_exits_1_with_one_line(env: dict[str, str]) -> None:
+def test_no_session_running_exits_1_with_one_line_saying_where_it_looked(
+    env: dict[str, str],
+) -> None:
+    uid = os.getuid()
     result = retrotread_stop(env)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == "retrotread: no session running\n"
+    assert result.stderr == (
+        f"retrotread: no session running (looked in {socket_dir(env)},"
+        f" /run/user/{uid}/retrotread, /tmp/retrotread-{uid})\n"
+    )
 
 
 def test_a_stale_socket_is_removed_and_exits_1(env: dict[str, str]) -> None:
@@ -317,3 +327,154 @@ def test_a_killed_session_leaves_a_stale_socket_that_stop_removes(
     assert result.returncode == 1
     assert "removed 1 stale control socket" in result.stderr
     assert not path.exists()
+
+
+# --- issue 9: stop reaches every place, is not held up, cannot be locked out ---------------------
+
+
+@pytest.fixture
+def root(env: dict[str, str]) -> Path:
+    """The fixture's private directory, for the other places a session or a shell may use."""
+    return Path(env["XDG_RUNTIME_DIR"])
+
+
+def private(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True)
+    return path
+
+
+def run_in(environ: dict[str, str], *extra: str) -> RunProcess:
+    run = RunProcess(environ, *extra)
+    run.wait_until_walking()
+    return run
+
+
+@pytest.mark.usefixtures("needs_run")
+def test_stop_with_a_runtime_dir_reaches_a_session_started_without_one(
+    env: dict[str, str], root: Path
+) -> None:
+    """The session had no XDG_RUNTIME_DIR (its socket is in the private temp dir); the shell
+    typing `stop` has one, elsewhere."""
+    temp = private(root / "tmp")
+    session_env = {k: v for k, v in env.items() if k != "XDG_RUNTIME_DIR"} | {"TMPDIR": str(temp)}
+    run = run_in(session_env)
+    try:
+        assert list((temp / f"retrotread-{os.getuid()}").glob("*.sock"))
+        shell = env | {"XDG_RUNTIME_DIR": str(private(root / "other")), "TMPDIR": str(temp)}
+        result = retrotread_stop(shell)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("retrotread: stopped session ")
+        assert_stopped_by_estop(run)
+    finally:
+        run.kill()
+
+
+STOP_WITH_RUN_USER_AT = (
+    "import sys\n"
+    "from retrotread import control_paths\n"
+    "control_paths.RUN_USER_ROOT = sys.argv.pop(1)\n"
+    "from retrotread.cli import main\n"
+    "main()\n"
+)
+
+
+@pytest.mark.usefixtures("needs_run")
+def test_stop_without_a_runtime_dir_reaches_a_session_in_the_login_one(
+    env: dict[str, str], root: Path
+) -> None:
+    """The session runs under the login's runtime dir (/run/user/<uid>, here moved into the
+    fixture's directory); the shell typing `stop` (sudo, a cron job) has no XDG_RUNTIME_DIR."""
+    run_user = root / "run-user"
+    login = private(run_user / str(os.getuid()))
+    run = run_in(env | {"XDG_RUNTIME_DIR": str(login)})
+    try:
+        shell = {k: v for k, v in env.items() if k != "XDG_RUNTIME_DIR"}
+        result = subprocess.run(
+            [sys.executable, "-c", STOP_WITH_RUN_USER_AT, str(run_user), "stop"],
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("retrotread: stopped session ")
+        assert_stopped_by_estop(run)
+    finally:
+        run.kill()
+
+
+@pytest.mark.usefixtures("needs_run")
+def test_a_silent_session_does_not_hold_up_stop(
+    env: dict[str, str], runs: Callable[..., RunProcess]
+) -> None:
+    """A process that accepts on a control socket and never answers: `stop` reports the live
+    session's acknowledgement without waiting out its deadline, and names the silent one."""
+    run = runs()
+    run.wait_until_walking()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as hung:
+        hung.bind(str(socket_dir(env) / "0-hung.sock"))  # sorts first: read first
+        hung.listen(8)
+        started = time.monotonic()
+        result = retrotread_stop(env)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("retrotread: stopped session 2") for line in lines), lines
+    assert any("session 0-hung did not acknowledge" in line for line in lines), lines
+    assert elapsed < 3.0, f"stop took {elapsed:.1f} s"
+    assert_stopped_by_estop(run)
+
+
+@pytest.mark.usefixtures("needs_run")
+def test_a_stop_without_its_newline_stops_a_running_session(
+    env: dict[str, str], runs: Callable[..., RunProcess]
+) -> None:
+    run = runs()
+    run.wait_until_walking()
+    (answer,) = exchange(session_socket(env), b'{"cmd": "stop"}')
+    assert answer["ok"] is True
+    assert answer["acknowledged"] is True
+    assert_stopped_by_estop(run)
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.usefixtures("needs_run")
+def test_a_client_holding_every_descriptor_cannot_lock_stop_out(
+    env: dict[str, str], root: Path, runs: Callable[..., RunProcess]
+) -> None:
+    """Issue 9, defect 12: a same-uid client opens more connections than the session has
+    descriptors (its RLIMIT_NOFILE is lowered to a few above what it uses, instead of opening
+    1,100 against 1,024). `stop` still gets in, once, and the session says so at most once."""
+    plan = root / "long.toml"
+    plan.write_text(LONG_PLAN)
+    run = runs("--plan", str(plan))
+    run.wait_until_walking()
+    pid = run.proc.pid
+    spare = 10
+    limit = open_fds(pid) + spare
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+    path = str(session_socket(env))
+    held: list[socket.socket] = []
+    try:
+        for _ in range(30 * spare):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            held.append(sock)
+            try:
+                sock.connect(path)
+            except BlockingIOError:  # the backlog is full: the session stopped accepting
+                break
+        result = retrotread_stop(env)
+    finally:
+        for sock in held:
+            sock.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("retrotread: stopped session ")
+    assert_stopped_by_estop(run)
+    assert run.proc.stderr is not None
+    err = run.proc.stderr.read()
+    assert "Traceback" not in err
+    assert err.count("cannot accept") <= 1

@@ -1,4 +1,4 @@
-"""The virtual radio hands ACL data and completion events over as objects (radio/hci_shortcut.py).
+"""The virtual radio hands ACL data and completion events over as objects (radio/speedups/hci.py).
 That is only sound if such a packet equals what Bumble would parse from its bytes; and the
 shortcut must step aside while Bumble's DEBUG logging is on, so logs stay Bumble's own."""
 
@@ -11,7 +11,7 @@ from bumble.hci import HCI_AclDataPacket, HCI_Number_Of_Completed_Packets_Event,
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators.radio.hci_shortcut import _quiet
+from simulators.radio.speedups.hci import _quiet
 
 
 @given(

@@ -1,4 +1,5 @@
 """Quiet Bumble modules get short packet text; DEBUG brings the full text back."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ import bumble.controller
 import bumble.hci
 import pytest
 
-from simulators.radio.debug_text import shorten_quiet_packet_text
+from simulators.radio.speedups.debug_text import shorten_quiet_packet_text
 
 
 def _format_in_bumble_controller(packet: object) -> str:

@@ -16,7 +16,7 @@ from bumble.core import AdvertisingData
 
 from simulators.clock import run_virtual
 from simulators.radio import VirtualRadio
-from simulators.radio.debug_text import memoise_bumble_colors
+from simulators.radio.speedups.debug_text import memoise_bumble_colors
 
 
 def address_of(device: object) -> str:

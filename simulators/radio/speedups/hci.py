@@ -13,6 +13,9 @@ that was encoded (both are dataclasses, compared field by field), and neither
 side changes a packet after sending it, so the receiver sees the same values. Every other packet
 (commands, other events) and every packet while DEBUG is on or a snooper is attached takes
 Bumble's own byte path, so logs and captures are exactly Bumble's.
+
+The virtual radio builds its devices from these classes through ``speedups.install()``, which
+first checks every Bumble attribute used here (see ``speedups.BUMBLE_NEEDS``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ The installed files stay untouched.
 
 ``shorten_quiet_packet_text()`` goes further: while a Bumble module's logger has DEBUG off, the
 packets its f-strings format come out as their bare name, skipping the field-by-field text.
+
+Both are applied by ``speedups.install()``, which first checks every Bumble attribute used here
+(see ``speedups.BUMBLE_NEEDS``).
 """
 
 from __future__ import annotations
