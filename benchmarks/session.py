@@ -1,4 +1,4 @@
-"""Session engine figures (issue 4, "Measure").
+"""Session engine figures.
 
 1. Wall time of the 20-minute `intervals` program on virtual time (goal: well under 1 s).
 2. CPU share and peak memory of a 60-second session at real time (goal: < 1 % of a core, < 80 MB).

@@ -1,4 +1,4 @@
-"""FTMS simulator figures on the virtual radio (issue 3, "Measure").
+"""FTMS simulator figures on the virtual radio.
 
 Everything goes through the unmodified bleak API against `open_simulator("generic")`, so the
 figures include the simulated treadmill's state machine and Bumble's ATT/GATT stack:

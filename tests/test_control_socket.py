@@ -830,7 +830,7 @@ def test_stop_outwaits_the_sessions_own_acknowledgement_timeout() -> None:
     assert control_client.DEFAULT_TIMEOUT_S > control.ACK_TIMEOUT_S
 
 
-# --- issue 9: every place is searched, a silent session does not hold up the answer -------------
+# --- every place is searched, a silent session does not hold up the answer -------------
 
 
 def _stop_envs(runtime_dir: Path) -> dict[str, dict[str, str | None]]:
@@ -1016,7 +1016,7 @@ async def test_an_over_long_last_line_before_eof_is_refused(runtime_dir: Path) -
     assert session.calls == []
 
 
-# --- issue 9 defect 12: the stop path cannot be starved -----------------------------------------
+# --- the stop path cannot be starved -------------------------------------------------------
 
 
 HELD_CONNECTIONS = 100  # more than control.MAX_CONNECTIONS, less than the listen backlog

@@ -188,7 +188,7 @@ def test_a_missing_config_file_is_refused_by_every_command(
     assert "missing.toml" in result.error_line()
 
 
-# --- issue 9: input refused before anything connects (exit 2, one line, no journal) ------------
+# --- input refused before anything connects (exit 2, one line, no journal) ---------------------
 
 
 def refused_before_connecting(result: Outcome, sandbox: Sandbox, *named: str) -> str:

@@ -267,7 +267,7 @@ def test_bad_or_truncated_input_exits_2(cli: RunScript, kind: str, hex_text: str
 def test_packets_ftms_does_not_allow_exit_2_naming_the_field(
     cli: RunScript, kind: str, hex_text: str, words: str
 ) -> None:
-    """Issue 9, defect 13: these decoded before (lenient lengths, nonsense ranges)."""
+    """Lenient lengths and nonsense ranges are refused."""
     result = cli("decode", kind, hex_text)
     assert result.code == 2
     line = result.error_line()

@@ -1,4 +1,4 @@
-"""After a stop the program says nothing more about itself (issue 9 defect 10).
+"""After a stop the program says nothing more about itself.
 
 Once a safety stop latched, the belt will never walk the next segment, so neither the JSON stream
 nor the human lines announce one, however long the stop takes to verify: a stalled machine (no

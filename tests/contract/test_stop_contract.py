@@ -153,7 +153,7 @@ def _refuse_control_dir(runtime_dir: Path, kind: str) -> tuple[Path, str]:
 def test_a_refused_control_directory_exits_4_before_anything_moves(
     retrotread: RunScript, sandbox: Sandbox, runtime_dir: Path, kind: str
 ) -> None:
-    """Issue 9, defect 12: today it only warns, the belt starts, and `stop` finds nothing."""
+    """A session that `retrotread stop` could not reach must not start the belt."""
     directory, fix = _refuse_control_dir(runtime_dir, kind)
     plan = sandbox.plan(LONG_PLAN)
     result = retrotread("run", "--sim", "--plan", str(plan), "--json", "--time-scale", "100000")
@@ -163,6 +163,7 @@ def test_a_refused_control_directory_exits_4_before_anything_moves(
     assert fix in line
     assert "belt was not started" in line
     assert result.out == ""  # not even `connected`: nothing was reached, nothing moved
+    assert list(sandbox.sessions_dir.glob("*.jsonl")) == []  # no empty journal either
 
 
 def test_a_control_socket_that_cannot_be_created_exits_4_too(

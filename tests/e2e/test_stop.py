@@ -44,7 +44,7 @@ def run_command_problem() -> str | None:
         [str(RETROTREAD), "run", "--help"], capture_output=True, text=True, timeout=60
     )
     if probe.returncode != 0 or "--sim" not in probe.stdout:
-        return "`retrotread run --sim` is not implemented yet (issue 4)"
+        return "`retrotread run --sim` is not available"
     return None
 
 
@@ -329,7 +329,7 @@ def test_a_killed_session_leaves_a_stale_socket_that_stop_removes(
     assert not path.exists()
 
 
-# --- issue 9: stop reaches every place, is not held up, cannot be locked out ---------------------
+# --- stop reaches every place, is not held up, cannot be locked out ----------------------------
 
 
 @pytest.fixture
@@ -445,7 +445,7 @@ def open_fds(pid: int) -> int:
 def test_a_client_holding_every_descriptor_cannot_lock_stop_out(
     env: dict[str, str], root: Path, runs: Callable[..., RunProcess]
 ) -> None:
-    """Issue 9, defect 12: a same-uid client opens more connections than the session has
+    """A same-uid client opens more connections than the session has
     descriptors (its RLIMIT_NOFILE is lowered to a few above what it uses, instead of opening
     1,100 against 1,024). `stop` still gets in, once, and the session says so at most once."""
     plan = root / "long.toml"

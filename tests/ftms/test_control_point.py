@@ -1,4 +1,4 @@
-"""Control point: the real exchange from issue 2, the stop-path constructors, decode errors."""
+"""Control point: a captured real exchange, the stop-path constructors, decode errors."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_response_with_unknown_request_op_code() -> None:
 
 
 def test_response_tails_are_refused() -> None:
-    # Before issue 9 a tail was kept as a "parameter"; FTMS gives such a response none.
+    # FTMS gives such a response no parameter: a tail is refused, not kept.
     with pytest.raises(FtmsDecodeError) as caught:
         decode_response(bytes.fromhex("80 42 02 aa"))
     assert caught.value.offset == 3

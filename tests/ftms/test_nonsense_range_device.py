@@ -1,6 +1,6 @@
 """A treadmill whose Supported Speed or Inclination Range makes no sense: refused, exit 4, one line.
 
-Issue 9, defect 13: the codec now refuses reversed bounds and a zero increment, and the treadmill
+The codec refuses reversed bounds and a zero increment, and the treadmill
 client turns that decode error into a ConnectError. A simulator profile cannot say such a thing
 (its model validates the bounds), so the simulated peripheral is started with a sane profile and
 the bytes its GATT server serves for the range are replaced before we connect: everything from the

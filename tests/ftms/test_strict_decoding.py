@@ -1,4 +1,4 @@
-"""Strict lengths and sane ranges (issue 9, defect 13).
+"""Strict lengths and sane ranges.
 
 A conformance run against seven projects' vectors found three leniencies: Machine Status op codes
 we do not model accepted any parameter length (none included), Control Point responses accepted

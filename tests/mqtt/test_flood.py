@@ -1,6 +1,6 @@
 """A flood of garbage on the command topic can neither starve a `stop` nor fill the log.
 
-Issue 9, defect 12: at 10,000 garbage messages/s a real `stop` published mid-flood never reached
+At 10,000 garbage messages/s a real `stop` published mid-flood never reached
 the session (the incoming queue was full and discarding), and each refused message logged a
 warning (19 MB in 45 s). Real mosquitto on 127.0.0.1, bounded flood, no sleeps.
 """

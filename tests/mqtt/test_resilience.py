@@ -101,7 +101,7 @@ class _UnserialisableTelemetry(TelemetryEvent):
 
 
 async def test_a_failing_listener_is_isolated_by_its_guard(broker: Broker, tid: str) -> None:
-    """Issue 9, defect 8: the guard logged with `event=...`, which structlog's own first parameter
+    """The guard once logged with `event=...`, which structlog's own first parameter
     (`event`) refuses with a TypeError, so the guard raised into the session's emit instead."""
     session = StubSession()
     bad = _UnserialisableTelemetry(t=1.0, speed_mph=1.0, speed_kmh=1.61)

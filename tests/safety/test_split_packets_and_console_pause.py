@@ -1,4 +1,4 @@
-"""Regressions from the second review of the supervisor (reviewer findings F2-1 and F2-2).
+"""Split Treadmill Data (no speed in a packet) and a Pause pressed at the console.
 
 Both are driven through the real simulator, bleak and our Treadmill client on the virtual clock.
 The simulator has no split-packet profile and no console Pause button, so the tests send those

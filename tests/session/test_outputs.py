@@ -1,4 +1,4 @@
-"""Outputs never reach the belt's logic (SPEC "Environment and input", issue 9 defect 8).
+"""Outputs never reach the belt's logic (SPEC "Environment and input").
 
 Every event reaches the sinks and listeners through `Session.emit`, often from inside the
 supervisor's stop procedure. A consumer that fails is detached after its first failure with one

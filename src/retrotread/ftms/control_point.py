@@ -8,7 +8,7 @@ A response (0x80, request op code, result) is exactly 3 bytes, except where FTMS
 4.16, its procedure table) gives one a response parameter: only Spin Down Control answered with
 success, which may carry the Target Speed Low and High (2 x uint16, 0.01 km/h; present when the
 request was Start, absent for Ignore). Any other tail means the packet is not what it claims to be,
-and an acknowledgement must not be read into it (issue 9, defect 13).
+and an acknowledgement must not be read into it.
 
 The constructors at the bottom return precomputed bytes where the message is constant, because
 `stop()` sits on the emergency-stop path.

@@ -5,7 +5,7 @@ acknowledge commands here instead of on the control point (DESIGN.md quirks).
 
 Every op code carries exactly the parameter FTMS v1.0 section 4.17 gives it, also the ones we keep
 as raw bytes: a status of the wrong length is a broken (or misread) packet, and reading it anyway
-would hand the supervisor a guess (issue 9, defect 13).
+would hand the supervisor a guess.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The increment is the device's grid: the supervisor rounds commanded speeds onto it (SPEC.md).
 A range whose minimum lies above its maximum, or whose increment is 0, describes no machine: the
 band and grid arithmetic built on it would be nonsense, so it is refused as a decode error (and
-the treadmill client refuses such a device, exit 4) rather than read (issue 9, defect 13).
+the treadmill client refuses such a device, exit 4) rather than read.
 Encoding refuses the same values, so the codec never writes what it would not read.
 """
 

@@ -10,7 +10,7 @@ Isolation is the point of the design. The bridge runs its own event loop in a da
   `request_stop("mqtt")` on the session loop (the hot path, nothing awaited before it).
 Commands are read ahead of everything else: each incoming message is parsed the moment the socket
 reader hands it over (`_RoutingQueue`), never queued. A `stop` therefore cannot wait behind, or be
-discarded with, a flood of garbage (issue 9: a full 256-message queue once swallowed one); garbage
+discarded with, a flood of garbage (a full queue would drop it with the rest); garbage
 costs a parse and a counter, and its warnings are throttled to one line, then a count per interval.
 One `aiomqtt.Client` is reused across reconnects; subscriptions, `online`, discovery and the
 retained state are re-sent on every connection (the broker may have restarted without persistence).
@@ -56,7 +56,7 @@ class LogThrottle:
 
     Pure bookkeeping; the caller owns the clock: it calls `flush()` once per interval while a run
     lasts and writes the count it returns. A flood of bad messages then costs one line per interval
-    instead of one per message (issue 9: 19 MB of warnings in 45 s)."""
+    instead of one per message."""
 
     def __init__(self) -> None:
         self._open = False
@@ -253,7 +253,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
             self._snapshot_state(force=False)
         except Exception:
             # Not `event=`: structlog's first parameter is named `event`, and a keyword of that
-            # name makes the guard itself raise TypeError into the session (issue 9, defect 8).
+            # name makes the guard itself raise TypeError into the session.
             log.exception("mqtt listener failed (ignored)", event_name=type(event).__name__)
 
     def _offer_telemetry(self, event: TelemetryEvent) -> None:

@@ -49,6 +49,7 @@ class JournalWriter:
         self.path = path
         # Exclusive creation: a session id is never reused, so an existing file is a bug.
         self._file: IO[str] = path.open("x", encoding="utf-8")
+        self._written = 0
 
     @classmethod
     def create(cls, data_dir: Path, session_id: str) -> Self:
@@ -64,6 +65,7 @@ class JournalWriter:
         try:
             self._file.write(event.to_json() + "\n")
             self._file.flush()
+            self._written += 1
             if isinstance(event, StoppedEvent | SummaryEvent):
                 os.fsync(self._file.fileno())
         except OSError as err:
@@ -80,6 +82,14 @@ class JournalWriter:
         if not self._file.closed:
             with contextlib.suppress(OSError):
                 self._file.close()
+
+    def discard_if_empty(self) -> None:
+        """Remove the file when no event ever reached it (a session refused before it
+        connected): an empty journal is no session to list."""
+        self.close()
+        if self._written == 0:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 def read_journal(path: Path) -> list[Event]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from retrotread import inputs
 from retrotread.errors import InputError
 from retrotread.paths import configs_dir
-from retrotread.session.plan import Plan, load_plan
+
+if TYPE_CHECKING:
+    from retrotread.session.plan import Plan
 
 PROGRAM_NAMES: tuple[str, ...] = ("first-steps", "cooldown", "intervals", "rehab", "athletic")
 DEFAULT_PROGRAM = "first-steps"
+
+# Walking directions in the order `Direction` lists them; a plan segment's default is the first.
+DIRECTIONS: tuple[str, ...] = ("backward", "forward")
 
 
 def program_path(name: str) -> Path:
@@ -18,6 +27,9 @@ def program_path(name: str) -> Path:
 
 def load_program(name: str) -> Plan:
     """A built-in program by name; InputError naming the valid names when there is no such one."""
+    # Imported here: the plan model is pydantic's, and listing the programs does without it.
+    from retrotread.session.plan import load_plan
+
     if name not in PROGRAM_NAMES:
         raise InputError(f"unknown program {name!r}; built-in programs: {', '.join(PROGRAM_NAMES)}")
     return load_plan(program_path(name))
@@ -25,3 +37,69 @@ def load_program(name: str) -> Plan:
 
 def list_programs() -> list[Plan]:
     return [load_program(name) for name in PROGRAM_NAMES]
+
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    """What a list of programs shows of each: name, title, description, total time, and per
+    direction walked the lowest start and highest ceiling speed (in `DIRECTIONS` order)."""
+
+    name: str
+    title: str
+    description: str
+    duration_s: float
+    speed_spans_mph: tuple[tuple[str, float, float], ...]
+
+    @classmethod
+    def of_plan(cls, plan: Plan) -> ProgramSummary:
+        """The summary of a validated plan, from the plan's own methods."""
+        from retrotread.session.plan import Direction
+
+        spans = []
+        for direction in Direction:
+            span = plan.speed_span_mph(direction)
+            if span is not None:
+                spans.append((direction.value, *span))
+        return cls(plan.name, plan.title, plan.description, plan.total_duration_s(), tuple(spans))
+
+
+def program_summaries() -> list[ProgramSummary]:
+    """The built-in programs' summaries, read from their TOML without the plan model.
+
+    Listing the programs is a start-up-time command, and validating the plans means importing
+    pydantic and the config, several times the rest of the command's time. The shipped files are
+    trusted here: tests validate every one and check that these summaries equal those of the
+    validated plans (`ProgramSummary.of_plan`), and running or showing a program validates it."""
+    summaries = []
+    for name in PROGRAM_NAMES:
+        path = program_path(name)
+        source = f"plan {path}"
+        data = inputs.parse(inputs.read_text(path, source), "toml", source)
+        segments: list[dict[str, Any]] = list(data["segments"])
+        summaries.append(
+            ProgramSummary(
+                name=str(data.get("name", name)),
+                title=str(data.get("title", "")),
+                description=str(data.get("description", "")),
+                duration_s=float(sum(segment["duration_s"] for segment in segments)),
+                speed_spans_mph=_speed_spans(segments),
+            )
+        )
+    return summaries
+
+
+def _speed_spans(segments: Iterable[dict[str, Any]]) -> tuple[tuple[str, float, float], ...]:
+    """As `Plan.speed_span_mph` for each direction: a segment starts at its target or the low
+    end of its range and goes at most to its target or the top of its range."""
+    starts: dict[str, list[float]] = {direction: [] for direction in DIRECTIONS}
+    ceilings: dict[str, list[float]] = {direction: [] for direction in DIRECTIONS}
+    for segment in segments:
+        direction = segment.get("direction", DIRECTIONS[0])
+        target = segment.get("target_mph")
+        starts[direction].append(float(target if target is not None else segment["min_mph"]))
+        ceilings[direction].append(float(target if target is not None else segment["max_mph"]))
+    return tuple(
+        (direction, min(starts[direction]), max(ceilings[direction]))
+        for direction in DIRECTIONS
+        if starts[direction]
+    )

@@ -215,7 +215,7 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
                 confirm=confirm,
             )
     finally:
-        journal.close()
+        journal.discard_if_empty()
     return SessionResult(
         session_id=session_id,
         exit_code=exit_code_for(result, interrupted_by),
