@@ -32,15 +32,10 @@ from pathlib import Path
 
 import aiomqtt
 
+from retrotread.events import CommandEvent, Event, SessionState, StopAck, TelemetryEvent
 from retrotread.logs import configure_logging
 from retrotread.mqtt import MqttBridge
-from retrotread.session.control import (
-    SessionControl,
-    SessionState,
-    SessionStatus,
-    StopAck,
-)
-from retrotread.session.events import CommandEvent, Event, TelemetryEvent
+from retrotread.session.control import SessionControl, SessionStatus
 from tests.mqtt.broker import ADMIN, HOST, Broker, MqttTestConfig, find_mosquitto
 
 STOP_RUNS = 100

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from retrotread.session.events import Event
+from retrotread.events import Event
+from retrotread.units import KMH_PER_MPH
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -223,7 +224,7 @@ async def _stop_once(target_mph: float) -> tuple[float, float]:
         supervisor = Supervisor(treadmill, SafetyConfig())
         zero_at: list[float] = []
         at_speed = asyncio.Event()
-        target_kmh = target_mph * 1.609344 - 0.05
+        target_kmh = target_mph * KMH_PER_MPH - 0.05
 
         def on_telemetry(event: object) -> None:
             if isinstance(event, Telemetry) and event.speed_kmh is not None:

@@ -4,8 +4,8 @@ Built-in profiles live in the repo's `configs/profiles/<name>.toml` (found relat
 package; in an installed wheel the configs are shipped as `retrotread/_configs`, found through the
 import system without importing any retrotread code). A path to any TOML file works too.
 
-Quirk names match the client's `[device] quirks` so a test can pair a quirky machine with the
-workaround that handles it.
+Quirks are the client's own `QuirkName`s (the `[device] quirks` of config), so a test can pair a
+quirky machine with the workaround that handles it.
 """
 
 from __future__ import annotations
@@ -17,22 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from retrotread.events import QuirkName
 from retrotread.units import KMH_PER_MPH
-
-
-class Quirk(StrEnum):
-    """Misbehaviours seen on real machines (DESIGN.md, "FTMS facts that bite")."""
-
-    REQUEST_CONTROL_REJECTED = "request_control_rejected"
-    VENDOR_UNLOCK = "vendor_unlock"
-    ACK_BY_MACHINE_STATUS = "ack_by_machine_status"
-    STALE_STOP_ON_SUBSCRIBE = "stale_stop_on_subscribe"
-    START_BEFORE_SPEED = "start_before_speed"
-    START_TOGGLES_PAUSE = "start_toggles_pause"
-    SPEED_PARAM_MPH = "speed_param_mph"
-    MIN_SPEED_1KMH = "min_speed_1kmh"
-    ZERO_PACKETS = "zero_packets"
-    SINGLE_CENTRAL = "single_central"
 
 
 class ControlOp(StrEnum):
@@ -126,7 +112,7 @@ class Profile(_Section):
     signal_dbm: int = Field(default=-50, le=0)
     drop_link_after_s: float | None = Field(default=None, gt=0)
     operations: frozenset[ControlOp] = frozenset(ControlOp)
-    quirks: frozenset[Quirk] = frozenset()
+    quirks: frozenset[QuirkName] = frozenset()
 
     def supports(self, op: ControlOp) -> bool:
         """Whether the machine implements `op` (incline targets need an incline range)."""
@@ -134,13 +120,13 @@ class Profile(_Section):
             return False
         return op in self.operations
 
-    def has(self, quirk: Quirk) -> bool:
+    def has(self, quirk: QuirkName) -> bool:
         return quirk in self.quirks
 
     @property
     def belt_max_kmh(self) -> float:
         """The belt's real top speed in km/h: a `speed_param_mph` machine's range is in mph."""
-        if self.has(Quirk.SPEED_PARAM_MPH):
+        if self.has(QuirkName.speed_param_mph):
             return self.speed.max_kmh * KMH_PER_MPH
         return self.speed.max_kmh
 

@@ -30,6 +30,7 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 
+from retrotread.events import QuirkName
 from retrotread.ftms.advertisement import FtmsServiceData, MachineType, encode_service_data
 from retrotread.ftms.control_point import (
     ControlPointRequest,
@@ -77,7 +78,7 @@ from retrotread.ftms.uuids import (
 from retrotread.units import KMH_PER_MPH
 from simulators.belt import Belt, BeltDynamics
 from simulators.faults import DEFAULT_DISCONNECT_S, FaultKind, FaultSpec, RejectTarget
-from simulators.profiles import ControlOp, GridSnap, Profile, Quirk
+from simulators.profiles import ControlOp, GridSnap, Profile
 from simulators.walker import Walker
 
 logger = logging.getLogger(__name__)
@@ -451,7 +452,7 @@ class SimTreadmill:
 
     def _on_connection(self, connection: Connection) -> None:
         down = self._down_until is not None or self._closed
-        busy = self.profile.has(Quirk.SINGLE_CENTRAL) and bool(self._connections)
+        busy = self.profile.has(QuirkName.single_central) and bool(self._connections)
         if down or busy:
             self.refused_connections += 1
             self._spawn(self._refuse(connection))
@@ -463,9 +464,9 @@ class SimTreadmill:
         )
         if self.session_start is None:
             self._begin_session()
-        if self.profile.has(Quirk.ZERO_PACKETS):
+        if self.profile.has(QuirkName.zero_packets):
             self._zero_packets_left = ZERO_PACKETS_PER_EVENT
-        if not self.profile.has(Quirk.SINGLE_CENTRAL):
+        if not self.profile.has(QuirkName.single_central):
             self._spawn(self._advertise())
         if self.profile.drop_link_after_s is not None:
             self._spawn(self._drop_after(connection, self.profile.drop_link_after_s))
@@ -494,7 +495,7 @@ class SimTreadmill:
         async with self._advertising_lock:
             if self._closed or self._down_until is not None:
                 return
-            if self.profile.has(Quirk.SINGLE_CENTRAL) and self._connections:
+            if self.profile.has(QuirkName.single_central) and self._connections:
                 return
             interval_ms = CONNECTED_ADVERTISING_MS if self._connections else IDLE_ADVERTISING_MS
             await self.device.start_advertising(
@@ -525,7 +526,7 @@ class SimTreadmill:
     ) -> None:
         """A central wrote the status characteristic's CCCD: a `stale_stop_on_subscribe`
         machine replays an old "stopped" status as soon as notifications are on."""
-        if notify and self.profile.has(Quirk.STALE_STOP_ON_SUBSCRIBE):
+        if notify and self.profile.has(QuirkName.stale_stop_on_subscribe):
             stale_stop = MachineStatus(
                 MachineStatusOpCode.stopped_or_paused_by_user, control=StopControl.stop
             )
@@ -615,13 +616,13 @@ class SimTreadmill:
         if op is ControlOp.REQUEST_CONTROL:
             return self._request_control(connection), []
         if self._controller is not connection and not self.profile.has(
-            Quirk.REQUEST_CONTROL_REJECTED
+            QuirkName.request_control_rejected
         ):
             return ResultCode.control_not_permitted, []
         return self._command(request)
 
     def _request_control(self, connection: Connection) -> ResultCode:
-        if self.profile.has(Quirk.REQUEST_CONTROL_REJECTED):
+        if self.profile.has(QuirkName.request_control_rejected):
             return ResultCode.control_not_permitted
         if self._controller is not None and self._controller is not connection:
             return ResultCode.control_not_permitted
@@ -646,7 +647,7 @@ class SimTreadmill:
         speed = self.profile.speed
         if not speed.min_kmh - 1e-9 <= kmh <= speed.max_kmh + 1e-9:
             return ResultCode.invalid_parameter, []
-        if self.profile.has(Quirk.START_BEFORE_SPEED) and not self.running:
+        if self.profile.has(QuirkName.start_before_speed) and not self.running:
             return ResultCode.success, []
         origin = speed.min_kmh if speed.snap is GridSnap.FROM_MINIMUM else 0.0
         kmh = _on_grid(kmh, speed.increment_kmh, speed.min_kmh, speed.max_kmh, origin)
@@ -659,9 +660,9 @@ class SimTreadmill:
     def _belt_speed_for(self, target_kmh: float) -> float:
         """The speed the motor runs for a commanded target (quirks change it)."""
         kmh = target_kmh
-        if self.profile.has(Quirk.SPEED_PARAM_MPH):
+        if self.profile.has(QuirkName.speed_param_mph):
             kmh *= KMH_PER_MPH
-        if self.profile.has(Quirk.MIN_SPEED_1KMH):
+        if self.profile.has(QuirkName.min_speed_1kmh):
             kmh = max(kmh, MIN_SPEED_QUIRK_KMH)
         return min(kmh, self.profile.belt_max_kmh)
 
@@ -682,7 +683,7 @@ class SimTreadmill:
     def _start_or_resume(self) -> tuple[ResultCode, list[MachineStatus]]:
         if self.safety_key_out:
             return ResultCode.operation_failed, []
-        if self.running and not self.paused and self.profile.has(Quirk.START_TOGGLES_PAUSE):
+        if self.running and not self.paused and self.profile.has(QuirkName.start_toggles_pause):
             return self._stop_or_pause(StopControl.pause)
         self.running = True
         self.paused = False
@@ -718,7 +719,7 @@ class SimTreadmill:
         self.training_status = TrainingStatusCode.idle
         if was_running:
             self._spawn(self._notify_training_status())
-            if self.profile.has(Quirk.ZERO_PACKETS):
+            if self.profile.has(QuirkName.zero_packets):
                 self._zero_packets_left = ZERO_PACKETS_PER_EVENT
 
     async def _answer(
@@ -736,7 +737,7 @@ class SimTreadmill:
             if delay > 0:
                 await asyncio.sleep(delay)
             self._end_procedure(exchange)
-            if self.profile.has(Quirk.ACK_BY_MACHINE_STATUS):
+            if self.profile.has(QuirkName.ack_by_machine_status):
                 exchange.acknowledged_by_status = bool(statuses)
             else:
                 response = encode_response(ControlPointResponse(exchange.opcode or 0, result))

@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 from retrotread import control, control_client, control_paths
 from retrotread.cli import stop_fast
 from retrotread.cli.app import run as cli_run
-from retrotread.session.control import SessionState, SessionStatus, StopAck
-from retrotread.session.events import Event
+from retrotread.events import Event, SessionState, StopAck
+from retrotread.session.control import SessionStatus
 from tests.other_uid import NOBODY, connect_as
 
 
@@ -625,6 +625,7 @@ FAST_PATH_MODULES = {
     "retrotread.cli.stop_fast",
     "retrotread.control_client",
     "retrotread.control_paths",
+    "retrotread.exit_codes",
 }
 FAST_PATH_PROBE = (
     "import sys\n"

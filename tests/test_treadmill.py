@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from fractions import Fraction
 from typing import TypeVar
 
 import pytest
 
 from retrotread import ftms
-from retrotread.errors import ConnectError, InputError
+from retrotread.errors import ConnectError, ControlPointError, ControlPointTimeout, InputError
 from retrotread.treadmill import (
     ControlPoint,
-    ControlPointError,
-    ControlPointTimeout,
     Disconnected,
     MachineStatus,
     Quirks,
@@ -26,13 +23,13 @@ from retrotread.treadmill import (
     quirks_for_device_name,
     scan_treadmills,
 )
+from retrotread.units import KMH_PER_MPH
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator
 from tests.virtual_time import advance
 
 T = TypeVar("T")
-KMH_PER_MPH = Fraction("1.609344")
 
 
 def on_virtual_clock(coro: Awaitable[T]) -> T:
@@ -337,7 +334,7 @@ def test_speed_param_mph_device_gets_the_speed_in_mph() -> None:
             await cp.start()
             await advance(5)
             assert sim.treadmill.control_log[1].request == ftms.set_target_speed(2.0)
-            assert sim.treadmill.belt_speed_kmh == pytest.approx(2.0 * 1.609344, abs=0.01)
+            assert sim.treadmill.belt_speed_kmh == pytest.approx(2.0 * KMH_PER_MPH, abs=0.01)
 
     run(body)
 

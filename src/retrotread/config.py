@@ -92,6 +92,8 @@ EXTRA_ENV_NAMES: dict[str, Location] = {DATA_DIR_ENV: ("journal", "data_dir")}
 MQTT_TOPIC_MAX_BYTES = 65_535
 _MQTT_TOPIC_HEADROOM = 64
 
+# The names of `QuirkName`, as a Literal so that strict validation takes them as strings (a test
+# keeps the two in step).
 Quirk = Literal[
     "request_control_rejected",
     "ack_by_machine_status",

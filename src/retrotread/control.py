@@ -34,8 +34,9 @@ from typing import Any
 import structlog
 
 from retrotread import control_paths
-from retrotread.errors import ConnectError
-from retrotread.session.control import SessionControl, StopAck
+from retrotread.errors import ControlSocketError
+from retrotread.events import StopAck
+from retrotread.session.control import SessionControl
 
 log = structlog.get_logger(__name__)
 
@@ -60,11 +61,6 @@ _OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errn
 _ONE_CONNECTION_LOST = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
 """accept() errors about the one connection it dequeued: the next one may be a stop."""
 _LINE_TOO_LONG = {"ok": False, "error": f"line longer than {MAX_LINE_BYTES} bytes"}
-
-
-class ControlSocketError(ConnectError):
-    """The control socket could not be served; exit 4, since a session that `retrotread stop`
-    cannot reach must not start the belt."""
 
 
 def _check_session_id(session_id: str) -> None:

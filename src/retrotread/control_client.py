@@ -23,7 +23,7 @@ import _socket
 import os
 import time
 
-from retrotread import control_paths
+from retrotread import control_paths, exit_codes
 
 STOP_REQUEST = b'{"cmd": "stop", "receipt": true}\n'
 DEFAULT_TIMEOUT_S = control_paths.CLIENT_WAIT_S
@@ -38,11 +38,6 @@ _RESENDS = 2
 """How often a connection closed before its answer is opened again (a session at its connection
 cap closes the connection idle longest; a stop it had already read is acted on regardless)."""
 _MAX_ANSWER_BYTES = 4096
-
-EXIT_STOPPED = 0
-EXIT_NO_SESSION = 1
-EXIT_UNREACHED = 4
-
 
 def belt_phrase(belt_mph: float | None) -> str:
     """How every stop report names the belt speed last seen."""
@@ -101,10 +96,10 @@ class StopReport:
     def exit_code(self) -> int:
         """0 some session acknowledged; 1 none was running; 4 none acknowledged in time."""
         if self.any_acknowledged:
-            return EXIT_STOPPED
+            return exit_codes.SUCCESS
         if not self.sessions:
-            return EXIT_NO_SESSION
-        return EXIT_UNREACHED
+            return exit_codes.NO_SESSION
+        return exit_codes.NO_CONNECTION
 
     def lines(self) -> list[str]:
         """Human lines, one per session, or one saying nobody was running and where we looked."""
@@ -122,7 +117,7 @@ class StopReport:
     def printed_lines(self) -> list[tuple[str, bool]]:
         """`lines()` for the plain `stop`, each with True when it goes to stderr: all on stdout
         when something stopped, all on stderr when not."""
-        to_stderr = self.exit_code() != EXIT_STOPPED
+        to_stderr = self.exit_code() != exit_codes.SUCCESS
         return [(line, to_stderr) for line in self.lines()]
 
     def holds_device(self, target: str) -> bool:

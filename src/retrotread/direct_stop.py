@@ -15,9 +15,8 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread.config import Settings, load_settings
+from retrotread.events import CommandEvent, Event, SafetyEvent, StopAck, TelemetryEvent
 from retrotread.safety.supervisor import Supervisor
-from retrotread.session.control import StopAck
-from retrotread.session.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
 from retrotread.target import run_on_target, sim_profile_for
 from retrotread.treadmill import Quirks, Treadmill
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from retrotread.cli.live import LiveState, render
-from retrotread.session.events import SegmentEvent, StoppedEvent, TelemetryEvent
+from retrotread.events import SegmentEvent, StoppedEvent, TelemetryEvent
 
 
 def _screen(state: LiveState) -> list[str]:

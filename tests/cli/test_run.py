@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from retrotread.cli.app import run as cli
-from retrotread.session.events import CommandEvent, StoppedEvent, SummaryEvent, parse_event
+from retrotread.events import CommandEvent, StoppedEvent, SummaryEvent, parse_event
 
 SHORT_PLAN = """
 name = "short"

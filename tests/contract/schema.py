@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MPH_TO_KMH = 1.609344
+from retrotread.units import KMH_PER_MPH
+
+MPH_TO_KMH = KMH_PER_MPH
 
 COMMAND_OPS = {"request_control", "start", "set_speed", "set_incline", "stop", "pause"}
 DIRECTIONS = {"backward", "forward"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from retrotread.session.runner import RunOptions, run_to_result
+from retrotread.units import KMH_PER_MPH
 from simulators.harness import Simulator
 from tests.contract.conftest import FAST, RunScript, Sandbox
 from tests.contract.schema import check_session, of_kind
@@ -76,4 +77,4 @@ def test_set_speed_events_report_the_bytes_written(sandbox: Sandbox, tmp_path: P
     assert written
     assert [c["kmh"] for c in reported] == written
     for command in reported:
-        assert math.isclose(command["mph"], command["kmh"] / 1.609344, abs_tol=0.0001)
+        assert math.isclose(command["mph"], command["kmh"] / KMH_PER_MPH, abs_tol=0.0001)

@@ -10,8 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from retrotread.session.control import SessionState, SessionStatus, StopAck
-from retrotread.session.events import CommandEvent, Event, StoppedEvent, TelemetryEvent
+from retrotread.events import (
+    CommandEvent,
+    Event,
+    SessionState,
+    StopAck,
+    StoppedEvent,
+    TelemetryEvent,
+)
+from retrotread.session.control import SessionStatus
+from retrotread.units import KMH_PER_MPH
 
 
 class StubSession:
@@ -80,7 +88,7 @@ class StubSession:
         event = TelemetryEvent(
             t=self.t,
             speed_mph=mph,
-            speed_kmh=round(mph * 1.609344, 2),
+            speed_kmh=round(mph * KMH_PER_MPH, 2),
             distance_m=round(self.t * mph * 0.447, 1),
             heart_rate_bpm=100,
             elapsed_s=self.t,

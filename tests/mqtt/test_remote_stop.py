@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from retrotread.errors import ConnectError
+from retrotread.events import SessionState
 from retrotread.mqtt import MqttBridge, StopReport, publish_stop
-from retrotread.session.control import SessionState
 from tests.mqtt.broker import Broker, free_port
 from tests.mqtt.conftest import Inbox, client_for
 from tests.mqtt.stub_session import StubSession

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 import structlog
 
+from retrotread.events import SessionState, TelemetryEvent
 from retrotread.mqtt import MqttBridge
-from retrotread.session.control import SessionState, SessionStatus
-from retrotread.session.events import TelemetryEvent
+from retrotread.session.control import SessionStatus
 from tests.mqtt.broker import Broker
 from tests.mqtt.conftest import client_for, payload_json
 from tests.mqtt.stub_session import StubSession

@@ -14,11 +14,10 @@ import pytest
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.errors import InputError
-from retrotread.safety.supervisor import MAX_STOP_ATTEMPTS, LatchedError, Supervisor
-from retrotread.session.control import SessionState
-from retrotread.session.events import CommandEvent, Event, SafetyEvent, StoppedEvent
-from retrotread.treadmill import ControlPointError, Telemetry, Treadmill
+from retrotread.errors import ControlPointError, InputError, LatchedError
+from retrotread.events import CommandEvent, Event, SafetyEvent, SessionState, StoppedEvent
+from retrotread.safety.supervisor import MAX_STOP_ATTEMPTS, Supervisor
+from retrotread.treadmill import Telemetry, Treadmill
 from simulators.harness import Simulator, open_simulator
 from simulators.profiles import Profile, SpeedRange, load_profile
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from retrotread.config import SafetyConfig
 from retrotread.errors import RetrotreadError
+from retrotread.events import CommandEvent, Direction, Event, StoppedEvent
 from retrotread.safety.supervisor import Supervisor
-from retrotread.session.events import CommandEvent, Direction, Event, StoppedEvent
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault

@@ -13,15 +13,15 @@ import contextlib
 import pytest
 
 from retrotread.config import SafetyConfig
-from retrotread.safety.supervisor import BeltPaused, LatchedError
-from retrotread.session.control import SessionState
-from retrotread.session.events import CommandEvent, Event
+from retrotread.errors import BeltPaused, LatchedError
+from retrotread.events import CommandEvent, Event, SessionState
+from retrotread.units import KMH_PER_MPH
 from simulators.faults import parse_fault
 from simulators.profiles import SpeedRange, load_profile
 from tests.support.rig import MOVING_OPS, Rig, rig
 from tests.virtual_time import advance
 
-MPH = 1.609344
+MPH = KMH_PER_MPH
 
 
 def moves_after(r: Rig, index: int) -> list[int | None]:

@@ -16,14 +16,15 @@ from bumble.gatt import Characteristic
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.safety.supervisor import LatchedError
-from retrotread.session.events import Event, TelemetryEvent
+from retrotread.errors import LatchedError
+from retrotread.events import Event, TelemetryEvent
+from retrotread.units import KMH_PER_MPH
 from simulators.faults import parse_fault
 from simulators.harness import Simulator
 from tests.support.rig import MOVING_OPS, rig
 from tests.virtual_time import advance
 
-MPH = 1.609344
+MPH = KMH_PER_MPH
 
 
 async def notify_all(sim: Simulator, characteristic: Characteristic[Any], value: bytes) -> None:

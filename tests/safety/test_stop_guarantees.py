@@ -24,8 +24,8 @@ import pytest
 from retrotread import ftms
 from retrotread.config import SafetyConfig
 from retrotread.errors import RetrotreadError
+from retrotread.events import Event, SafetyEvent, StoppedEvent
 from retrotread.safety.supervisor import Supervisor
-from retrotread.session.events import Event, SafetyEvent, StoppedEvent
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.harness import open_simulator
 from simulators.treadmill import ATT_PROCEDURE_ALREADY_IN_PROGRESS

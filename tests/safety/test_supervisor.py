@@ -12,15 +12,15 @@ import pytest
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.errors import ConnectError
-from retrotread.safety.supervisor import (
+from retrotread.errors import (
     BeltPaused,
+    ConnectError,
+    ControlPointError,
     DirectionChangeError,
     LatchedError,
 )
-from retrotread.session.control import SessionState
-from retrotread.session.events import CommandEvent
-from retrotread.treadmill import ControlPointError
+from retrotread.events import CommandEvent, SessionState
+from retrotread.units import KMH_PER_MPH
 from simulators.faults import parse_fault
 from tests.support.rig import MOVING_OPS, commanded_kmh, rig
 from tests.virtual_time import advance
@@ -35,7 +35,7 @@ async def test_start_at_the_floor_then_ramp_within_the_limits() -> None:
         speeds = commanded_kmh(r)
         assert speeds[0][1] == 0.81  # the floor: 0.5 mph rounded UP onto the 0.01 grid
         for (t0, a), (t1, b) in itertools.pairwise(speeds):
-            assert abs(b - a) <= 0.1 * 1.609344 + 1e-9
+            assert abs(b - a) <= 0.1 * KMH_PER_MPH + 1e-9
             assert t1 - t0 >= 1.0 - 1e-9
         await advance(5)
         assert r.sim.treadmill.belt_speed_kmh == pytest.approx(speeds[-1][1])
@@ -44,7 +44,7 @@ async def test_start_at_the_floor_then_ramp_within_the_limits() -> None:
 
 async def test_targets_above_the_cap_are_capped_and_rounded_down_on_a_coarse_grid() -> None:
     async with rig("coarse-grid", safety=SafetyConfig(max_step_mph=0.5)) as r:
-        assert await r.supervisor.set_target(9.0, "backward") == pytest.approx(4.8 / 1.609344)
+        assert await r.supervisor.set_target(9.0, "backward") == pytest.approx(4.8 / KMH_PER_MPH)
         assert max(k for _, k in commanded_kmh(r)) == 4.8  # never 4.9 (3.0 mph = 4.828 km/h)
         assert commanded_kmh(r)[0][1] == 0.9  # the floor rounds UP: 0.8 km/h < 0.5 mph
 
@@ -100,7 +100,7 @@ async def test_forward_has_its_own_ceiling_and_direction_changes_only_at_the_flo
         with pytest.raises(DirectionChangeError):
             await r.supervisor.set_target(3.5, "forward")
         await r.supervisor.set_target(0.0, "backward")  # down to the floor: a turn-around
-        assert await r.supervisor.set_target(9.0, "forward") == pytest.approx(6.43 / 1.609344)
+        assert await r.supervisor.set_target(9.0, "forward") == pytest.approx(6.43 / KMH_PER_MPH)
         assert max(k for _, k in commanded_kmh(r)) == 6.43  # 4.0 mph forward_max, rounded down
 
 
@@ -128,7 +128,7 @@ async def test_speed_as_mph_device_runs_at_the_commanded_speed() -> None:
         await r.supervisor.set_target(2.0, "backward")
         await advance(6)
         assert r.sim.treadmill.belt_speed_kmh == pytest.approx(3.2, abs=0.03)
-        assert r.sim.treadmill.belt_speed_kmh <= 3.0 * 1.609344
+        assert r.sim.treadmill.belt_speed_kmh <= 3.0 * KMH_PER_MPH
         assert r.safety() == []
 
 
@@ -291,7 +291,7 @@ async def test_heart_rate_above_the_limit_slows_first() -> None:
         assert ("heart_rate", "slow") in r.safety()
         assert not r.supervisor.latched
         assert commanded_kmh(r)[-1][1] == 0.81  # ramped down to the floor
-        assert await r.supervisor.set_target(2.5, "backward") == pytest.approx(0.81 / 1.609344)
+        assert await r.supervisor.set_target(2.5, "backward") == pytest.approx(0.81 / KMH_PER_MPH)
         assert await asyncio.wait_for(r.supervisor.wait_ended(), 60) == "fault"
         assert ("heart_rate", "stop") in r.safety()
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from retrotread.config import SafetyConfig
 from retrotread.errors import InputError, RetrotreadError
+from retrotread.events import CommandEvent, Event, StoppedEvent
 from retrotread.safety.limits import mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.safety.supervisor import Supervisor
-from retrotread.session.events import CommandEvent, Event, StoppedEvent
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault

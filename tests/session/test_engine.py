@@ -14,18 +14,19 @@ from typing import Any, TypeVar
 import pytest
 
 from retrotread.errors import ConnectError, RetrotreadError
-from retrotread.session.control import SessionControl, SessionState
-from retrotread.session.engine import Session
-from retrotread.session.events import (
+from retrotread.events import (
     CommandEvent,
     Event,
     PromptEvent,
     SafetyEvent,
     SegmentEvent,
+    SessionState,
     StoppedEvent,
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.session.control import SessionControl
+from retrotread.session.engine import Session
 from retrotread.session.journal import read_journal
 from retrotread.session.runner import (
     RunOptions,

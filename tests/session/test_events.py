@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from retrotread.session.events import TelemetryEvent, parse_event
+from retrotread.events import TelemetryEvent, parse_event
 
 
 def test_an_event_is_serialised_once_and_reads_back_equal() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from retrotread.errors import InputError
-from retrotread.session.events import (
+from retrotread.errors import InputError, SinkClosed
+from retrotread.events import (
     CommandEvent,
     Event,
     StoppedEvent,
@@ -23,7 +23,6 @@ from retrotread.session.journal import (
     read_journal,
     sessions_dir,
 )
-from retrotread.session.output import SinkClosed
 
 EVENTS: list[Event] = [
     CommandEvent(t=0.1, op="request_control", result="success"),

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import structlog
 
-from retrotread.session.control import SessionControl
-from retrotread.session.events import (
+from retrotread.errors import SinkClosed
+from retrotread.events import (
     CommandEvent,
     ConnectedEvent,
     Event,
@@ -29,8 +29,9 @@ from retrotread.session.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.session.control import SessionControl
 from retrotread.session.journal import read_journal
-from retrotread.session.output import JsonLinesSink, PlainTextSink, SinkClosed
+from retrotread.session.output import JsonLinesSink, PlainTextSink
 from retrotread.session.runner import SessionAttachment
 from tests.session.test_engine import SHORT_PLAN, simulate, write_plan
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrotread.session.events import CommandEvent, SegmentEvent, TelemetryEvent
+from retrotread.events import CommandEvent, SegmentEvent, TelemetryEvent
 from retrotread.session.pacer import zone_adjusted_mph
 from retrotread.session.plan import Segment
 from tests.session.test_engine import simulate, write_plan

@@ -8,8 +8,9 @@ import pytest
 
 from retrotread.config import SafetyConfig
 from retrotread.errors import InputError
+from retrotread.events import Direction
 from retrotread.paths import configs_dir
-from retrotread.session.plan import Direction, Plan
+from retrotread.session.plan import Plan
 from retrotread.session.programs import (
     DEFAULT_PROGRAM,
     PROGRAM_NAMES,

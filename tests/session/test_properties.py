@@ -11,17 +11,18 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrotread.safety.limits import SpeedGrid, mph_to_centi, ramp_step_c, step_wait_s
-from retrotread.session.events import (
+from retrotread.events import (
     CommandEvent,
     Event,
     PromptEvent,
+    QuirkName,
     SafetyEvent,
     SegmentEvent,
     SummaryEvent,
 )
+from retrotread.safety.limits import SpeedGrid, mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.session.journal import read_journal
-from simulators.profiles import Profile, Quirk
+from simulators.profiles import Profile
 from tests.session.test_engine import simulate
 from tests.support.wire import event_param, moving_writes_after_first_stop, speed_params
 
@@ -150,8 +151,8 @@ def _grid(profile: Profile) -> SpeedGrid:
         speed.min_kmh,
         speed.max_kmh,
         speed.increment_kmh,
-        unit_is_mph=profile.has(Quirk.SPEED_PARAM_MPH),
-        min_belt_kmh=1.0 if profile.has(Quirk.MIN_SPEED_1KMH) else 0.0,
+        unit_is_mph=profile.has(QuirkName.speed_param_mph),
+        min_belt_kmh=1.0 if profile.has(QuirkName.min_speed_1kmh) else 0.0,
     )
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from simulators.profiles import PROFILE_NAMES, ControlOp, GridSnap, Quirk, load_profile
+from retrotread.events import QuirkName
+from retrotread.units import KMH_PER_MPH
+from simulators.profiles import PROFILE_NAMES, ControlOp, GridSnap, load_profile
 
 
 def test_generic_matches_the_spec() -> None:
@@ -47,13 +49,13 @@ def test_every_builtin_profile_loads_and_stops_faster_than_it_slows(name: str) -
 def test_there_is_a_profile_for_each_quirk_design_md_requires() -> None:
     quirks = {quirk for name in PROFILE_NAMES for quirk in load_profile(name).quirks}
     assert {
-        Quirk.START_BEFORE_SPEED,
-        Quirk.ACK_BY_MACHINE_STATUS,
-        Quirk.REQUEST_CONTROL_REJECTED,
-        Quirk.STALE_STOP_ON_SUBSCRIBE,
-        Quirk.MIN_SPEED_1KMH,
-        Quirk.SPEED_PARAM_MPH,
-        Quirk.SINGLE_CENTRAL,
+        QuirkName.start_before_speed,
+        QuirkName.ack_by_machine_status,
+        QuirkName.request_control_rejected,
+        QuirkName.stale_stop_on_subscribe,
+        QuirkName.min_speed_1kmh,
+        QuirkName.speed_param_mph,
+        QuirkName.single_central,
     } <= quirks
 
 
@@ -67,9 +69,9 @@ def test_the_grid_and_lag_profiles_of_the_safety_properties() -> None:
     assert offset.speed.snap is GridSnap.FROM_MINIMUM
     assert load_profile("offset-grid-multiples").speed.snap is GridSnap.MULTIPLE
     mph = load_profile("mph-coarse")
-    assert mph.has(Quirk.SPEED_PARAM_MPH)
+    assert mph.has(QuirkName.speed_param_mph)
     assert (mph.speed.min_kmh, mph.speed.max_kmh, mph.speed.increment_kmh) == (0.45, 12.0, 0.1)
-    assert mph.belt_max_kmh == pytest.approx(12.0 * 1.609344)
+    assert mph.belt_max_kmh == pytest.approx(12.0 * KMH_PER_MPH)
     assert load_profile("laggy").belt.command_lag_s == 2.0
 
 
@@ -104,7 +106,7 @@ def test_a_profile_file_by_path(tmp_path: Path) -> None:
     profile = load_profile(path)
     assert profile.name == "mine"
     assert profile.speed.max_kmh == 9
-    assert profile.has(Quirk.SINGLE_CENTRAL)
+    assert profile.has(QuirkName.single_central)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from retrotread.ftms.control_point import ResultCode, StopControl
 from retrotread.ftms.machine_status import MachineStatusOpCode
 from retrotread.ftms.ranges import decode_speed_range
 from retrotread.ftms.uuids import SUPPORTED_SPEED_RANGE_UUID
+from retrotread.units import KMH_PER_MPH
 from simulators.harness import open_simulator
 from tests.simulators.test_treadmill_support import Central, virtual
 from tests.virtual_time import advance
@@ -90,7 +91,7 @@ async def test_speed_as_mph_runs_the_belt_1_609_times_faster() -> None:
     async with open_simulator("speed-as-mph") as sim, Central(sim) as central:
         await central.subscribe()
         await central.take_control_and_run(3.0)
-        assert sim.treadmill.belt_speed_kmh == pytest.approx(3.0 * 1.609344)
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(3.0 * KMH_PER_MPH)
 
 
 @virtual
@@ -197,7 +198,7 @@ async def test_mph_coarse_reads_the_parameter_as_mph_and_reports_real_km_h() -> 
         assert advertised.increment_kmh == pytest.approx(0.1)
         await central.take_control_and_run(0.53)  # snaps to 0.5 mph
         assert sim.treadmill.target_speed_kmh == 0.5
-        assert sim.treadmill.belt_speed_kmh == pytest.approx(0.5 * 1.609344)
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(0.5 * KMH_PER_MPH)
         assert central.data[-1].instantaneous_speed_kmh == pytest.approx(0.80)
 
 
@@ -208,7 +209,7 @@ async def test_an_mph_machine_s_belt_is_not_capped_at_its_range_read_as_km_h() -
         await central.subscribe()
         await central.take_control_and_run(12.0)
         await advance(10)
-        assert sim.treadmill.belt_speed_kmh == pytest.approx(12.0 * 1.609344)
+        assert sim.treadmill.belt_speed_kmh == pytest.approx(12.0 * KMH_PER_MPH)
         assert central.data[-1].instantaneous_speed_kmh == pytest.approx(19.31)
 
 

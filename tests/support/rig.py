@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
+from retrotread.events import CommandEvent, Event, SafetyEvent, StoppedEvent
 from retrotread.safety.supervisor import Supervisor
-from retrotread.session.events import CommandEvent, Event, SafetyEvent, StoppedEvent
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.harness import Simulator, open_simulator
 from simulators.profiles import Profile

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from retrotread import ftms
+from retrotread.events import CommandEvent
 from retrotread.safety.limits import Band, SpeedGrid
-from retrotread.session.events import CommandEvent
 from simulators.treadmill import ControlExchange
 
 MOVING_OPS = frozenset({ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed})

@@ -24,8 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from retrotread.session.control import SessionControl
-from retrotread.session.events import (
+from retrotread.events import (
     CommandEvent,
     ConnectedEvent,
     Event,
@@ -36,6 +35,7 @@ from retrotread.session.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.session.control import SessionControl
 from retrotread.session.output import describe, format_clock
 
 STOP_KEYS = frozenset({" ", "s", "S", "\x1b"})

@@ -23,7 +23,7 @@ def _duration(seconds: float) -> str:
 
 
 def _span(plan: Plan) -> str:
-    from retrotread.session.plan import Direction
+    from retrotread.events import Direction
 
     parts = []
     for direction in Direction:

@@ -32,6 +32,7 @@ import aiomqtt
 import structlog
 
 from retrotread.errors import InputError
+from retrotread.events import Event, TelemetryEvent
 from retrotread.mqtt.connection import MqttConfigLike, broker_address, topics_for
 from retrotread.mqtt.discovery import discovery_messages
 from retrotread.mqtt.topics import (
@@ -42,7 +43,6 @@ from retrotread.mqtt.topics import (
     parse_command,
 )
 from retrotread.session.control import SessionControl
-from retrotread.session.events import Event, TelemetryEvent
 
 log = structlog.get_logger(__name__)
 

@@ -36,9 +36,10 @@ FINEST_INCREMENT = 1  # 0.01 in the device's unit, FTMS resolution, when a devic
 MIN_SPEED_QUIRK_C = 100  # min_speed_1kmh: the belt never runs below 1.0 km/h
 
 _KMH_PER_MPH = KMH_PER_MPH_EXACT
-# centi / 100 / 1.609344 = centi * _MPH_NUMERATOR / _MPH_DENOMINATOR, exactly.
-_MPH_NUMERATOR = 10_000
-_MPH_DENOMINATOR = 1_609_344
+# mph per centi-km/h as integers: centi * _MPH_NUMERATOR / _MPH_DENOMINATOR, exactly.
+_MPH_PER_CENTI = 1 / (_KMH_PER_MPH * 100)
+_MPH_NUMERATOR = _MPH_PER_CENTI.numerator
+_MPH_DENOMINATOR = _MPH_PER_CENTI.denominator
 
 # Equal floats give equal Fractions, so a cache keyed on the value is exact.
 _CONVERSION_CACHE_SIZE = 1024
@@ -83,8 +84,8 @@ class Setpoint:
 @dataclass(frozen=True)
 class SpeedGrid:
     """The parameters a device accepts, in hundredths of its own unit: min_u + k * inc_u up to
-    max_u; `kmh_per_unit` turns a parameter into belt km/h (1, or 1.609344 when the device reads
-    the parameter as mph). `min_belt_c`: a belt that never runs slower (min_speed_1kmh)."""
+    max_u; `kmh_per_unit` turns a parameter into belt km/h (1, or the mph factor when the device
+    reads the parameter as mph). `min_belt_c`: a belt that never runs slower (min_speed_1kmh)."""
 
     min_u: int
     max_u: int

@@ -26,7 +26,26 @@ from typing import Literal
 import structlog
 
 from retrotread.config import SafetyConfig
-from retrotread.errors import ConnectError, RetrotreadError
+from retrotread.errors import (
+    BeltPaused,
+    ConnectError,
+    ControlPointError,
+    DirectionChangeError,
+    LatchedError,
+)
+from retrotread.events import (
+    CommandEvent,
+    CommandOp,
+    Direction,
+    Event,
+    SafetyAction,
+    SafetyEvent,
+    SessionState,
+    StopAck,
+    StoppedEvent,
+    StopReason,
+    TelemetryEvent,
+)
 from retrotread.safety.limits import (
     MIN_SPEED_QUIRK_C,
     Band,
@@ -39,20 +58,7 @@ from retrotread.safety.limits import (
     ramp_step_c,
     step_wait_s,
 )
-from retrotread.session.control import SessionState, StopAck
-from retrotread.session.events import (
-    CommandEvent,
-    CommandOp,
-    Direction,
-    Event,
-    SafetyAction,
-    SafetyEvent,
-    StoppedEvent,
-    StopReason,
-    TelemetryEvent,
-)
 from retrotread.treadmill import (
-    ControlPointError,
     DeviceInfo,
     Disconnected,
     MachineStatus,
@@ -78,22 +84,6 @@ PAUSE_ECHO_WINDOW_S = 3.0
 _FAULT_STOP: StopReason = "fault"
 # The only writes the stop latch lets out: the Stop itself, and Request Control to retry it.
 _WRITES_AFTER_LATCH = frozenset({"stop", "request_control"})
-
-
-class LatchedError(RetrotreadError):
-    """A move was asked for after the stop latch closed; the session can only end (exit 3)."""
-
-    exit_code = 3
-
-
-class BeltPaused(RetrotreadError):
-    """A speed change was asked for while the belt is paused; only the local walker resumes."""
-
-    exit_code = 3
-
-
-class DirectionChangeError(RetrotreadError, ValueError):
-    """The direction may change only at the floor speed or while paused (a turn-around)."""
 
 
 def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = False) -> SpeedGrid:
@@ -170,7 +160,7 @@ class Supervisor:
         self._move_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[object]] = set()
 
-        self.direction: Direction = "backward"
+        self.direction = Direction.backward
         self._started = False
         self._paused = False
         self._pause_sources: set[str] = set()  # everyone who asked for the current pause
@@ -270,7 +260,7 @@ class Supervisor:
             self._emit_safety("control_refused", "stop", str(err))
             raise ConnectError(f"the treadmill refused control: {err.result}") from err
 
-    async def start(self, direction: Direction = "backward") -> None:
+    async def start(self, direction: Direction = Direction.backward) -> None:
         """Start the belt at the floor speed. Only once per session: after a stop, never again.
         A pause that arrives meanwhile wins: the belt stays paused until the walker resumes."""
         async with self._move_lock:

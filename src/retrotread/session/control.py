@@ -7,22 +7,11 @@ the control socket and the MQTT bridge are written against this protocol only.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from retrotread.session.events import Event
-
-
-class SessionState(enum.StrEnum):
-    idle = "idle"
-    starting = "starting"
-    running = "running"
-    paused = "paused"
-    stopping = "stopping"
-    stopped = "stopped"
-    fault = "fault"
+from retrotread.events import Event, SessionState, StopAck
 
 
 @dataclass(frozen=True)
@@ -36,16 +25,6 @@ class SessionStatus:
     target_mph: float | None
     elapsed_s: float
     device: str
-
-
-@dataclass(frozen=True)
-class StopAck:
-    """Answer to a stop request: `acknowledged` once FTMS Stop was written and answered success
-    (or the belt was already latched stopped); `belt_mph` is the last speed the session saw."""
-
-    acknowledged: bool
-    belt_mph: float
-    detail: str = ""
 
 
 EventListener = Callable[[Event], None]

@@ -18,25 +18,21 @@ from dataclasses import dataclass
 import structlog
 
 from retrotread.config import SafetyConfig
-from retrotread.errors import ConnectError, RetrotreadError
-from retrotread.safety.supervisor import Supervisor
-from retrotread.session.control import (
-    EventListener,
-    SessionState,
-    SessionStatus,
-    StopAck,
-)
-from retrotread.session.events import (
+from retrotread.errors import ConnectError, RetrotreadError, SinkClosed
+from retrotread.events import (
     ConnectedEvent,
     Event,
     PromptEvent,
     SafetyEvent,
+    SessionState,
+    StopAck,
     StoppedEvent,
     StopReason,
     SummaryEvent,
     TelemetryEvent,
 )
-from retrotread.session.output import SinkClosed
+from retrotread.safety.supervisor import Supervisor
+from retrotread.session.control import EventListener, SessionStatus
 from retrotread.session.pacer import Pacer, segment_direction
 from retrotread.session.plan import Plan
 from retrotread.treadmill import Treadmill

@@ -22,9 +22,8 @@ from typing import IO, Self
 
 from pydantic import ValidationError
 
-from retrotread.errors import InputError
-from retrotread.session.events import Event, StoppedEvent, SummaryEvent, parse_event
-from retrotread.session.output import SinkClosed
+from retrotread.errors import InputError, SinkClosed
+from retrotread.events import Event, StoppedEvent, SummaryEvent, parse_event
 
 SESSIONS_SUBDIR = "sessions"
 JOURNAL_SUFFIX = ".jsonl"

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from retrotread.logs import give_up_stream
-from retrotread.session.events import (
+from retrotread.errors import SinkClosed
+from retrotread.events import (
     CommandEvent,
     ConnectedEvent,
     Event,
@@ -27,13 +27,9 @@ from retrotread.session.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.logs import give_up_stream
 
 EventSink = Callable[[Event], None]
-
-
-class SinkClosed(Exception):
-    """A sink's destination is gone for good. Its text is the one line the session prints when it
-    detaches the sink, e.g. "stdout closed: events go on in the journal <path>"."""
 
 
 def write_line(stream: TextIO | None, line: str, closed_note: str) -> None:

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrotread.config import TurnaroundMode
-from retrotread.safety.supervisor import BeltPaused, Supervisor
-from retrotread.session.events import Direction, Event, PromptEvent, SegmentEvent
-from retrotread.session.plan import Direction as PlanDirection
+from retrotread.errors import BeltPaused
+from retrotread.events import Direction, Event, PromptEvent, SegmentEvent
+from retrotread.safety.supervisor import Supervisor
 from retrotread.session.plan import Plan, Segment
 
 PAUSE_CHECK_INTERVAL_S = 1.0
@@ -68,7 +68,7 @@ class SegmentProgress:
 
 
 def segment_direction(segment: Segment) -> Direction:
-    return "forward" if segment.direction is PlanDirection.forward else "backward"
+    return segment.direction
 
 
 def turnaround_message(direction: Direction, paused: bool = False) -> str:

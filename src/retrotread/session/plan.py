@@ -7,7 +7,6 @@ narrower limits (config and `--max-speed`) and fills in the safety defaults the 
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,13 +33,8 @@ from retrotread.config import (
     lowest_ceiling_mph,
 )
 from retrotread.errors import InputError
+from retrotread.events import Direction
 from retrotread.validation import field_error, format_number, in_range, one_line
-
-
-class Direction(enum.StrEnum):
-    backward = "backward"
-    forward = "forward"
-
 
 HARD_LIMITS_MPH: dict[Direction, tuple[float, float]] = {
     Direction.backward: (BAND_MIN_MPH, BAND_MAX_MPH),

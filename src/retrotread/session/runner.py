@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from retrotread import exit_codes
 from retrotread.config import Settings, check_time_scale, load_settings
 from retrotread.errors import InputError
+from retrotread.events import StopReason, SummaryEvent
 from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
-from retrotread.session.events import StopReason, SummaryEvent
 from retrotread.session.journal import JournalWriter, new_session_id, sessions_dir
 from retrotread.session.output import EventSink, JsonLinesSink
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
@@ -49,13 +50,6 @@ entered before connecting, left after the `summary` event."""
 
 SimulatorHook = Callable[["Simulator"], None]
 
-EXIT_COMPLETED = 0
-EXIT_BAD_INPUT = 2
-EXIT_STOPPED = 3
-EXIT_NO_CONNECTION = 4
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
-EXIT_SIGHUP = 129
 
 
 @dataclass(frozen=True)
@@ -228,12 +222,12 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
 def exit_code_for(result: EngineResult, signals: Sequence[int] = ()) -> int:
     """0 needs both: the program completed AND the belt was seen stopped."""
     if result.reason == "completed" and result.belt_stopped:
-        return EXIT_COMPLETED
+        return exit_codes.SUCCESS
     if result.reason == "interrupted" and result.belt_stopped:
         if signal.SIGTERM in signals:
-            return EXIT_SIGTERM
-        return EXIT_SIGHUP if signal.SIGHUP in signals else EXIT_SIGINT
-    return EXIT_STOPPED
+            return exit_codes.TERMINATED
+        return exit_codes.HANGUP if signal.SIGHUP in signals else exit_codes.INTERRUPTED
+    return exit_codes.STOPPED
 
 
 _SIGNAL_SOURCES: dict[int, str] = {

@@ -2,7 +2,6 @@
 
 from retrotread.treadmill.client import DeviceInfo, Treadmill, find_device, is_address
 from retrotread.treadmill.control_point import ControlPoint
-from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
 from retrotread.treadmill.events import (
     Disconnected,
     MachineStatus,
@@ -16,8 +15,6 @@ from retrotread.treadmill.scan import FoundTreadmill, scan_treadmills
 
 __all__ = [
     "ControlPoint",
-    "ControlPointError",
-    "ControlPointTimeout",
     "DeviceInfo",
     "Disconnected",
     "FoundTreadmill",

@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 from bleak.exc import BleakError, BleakGATTProtocolError
 
 from retrotread import ftms
+from retrotread.errors import ControlPointError, ControlPointTimeout
 from retrotread.ftms.uuids import CONTROL_POINT_UUID
-from retrotread.treadmill.errors import ControlPointError, ControlPointTimeout
 from retrotread.treadmill.quirks import Quirks
 
 Writer = Callable[[str, bytes], Awaitable[None]]

@@ -15,7 +15,6 @@ from retrotread.errors import InputError
 @dataclass(frozen=True)
 class Quirks:
     request_control_rejected: bool = False  # Request Control fails, yet commands work
-    vendor_unlock: bool = False  # control only after a vendor write (not supported: see client)
     ack_by_machine_status: bool = False  # commands answered by Machine Status, not an indication
     stale_stop_on_subscribe: bool = False  # a stale "stopped" status is replayed on subscribe
     start_before_speed: bool = False  # Set Target Speed ignored until the belt runs

@@ -1,24 +1,103 @@
-"""The JSON events of SPEC.md: one model per `event`, shared by `--json`, the journal and MQTT.
+"""The shared words of retrotread and the JSON events of SPEC.md.
 
-Events are immutable values; `t` is seconds since session start on the event loop's clock
-(virtual seconds on the simulator). `to_json()` drops absent optional fields, as SPEC.md's
-"when present" says.
+The words (which way the walker faces, why a session stopped, who asked, what the safety
+supervisor saw, which control-point operation, a machine's quirks, a session's state) are
+defined once here and used by every layer, from the treadmill client to the CLI.
+
+Events are immutable values, one model per `event`, shared by `--json`, the journal and MQTT;
+`t` is seconds since session start on the event loop's clock (virtual seconds on the simulator).
+`to_json()` drops absent optional fields, as SPEC.md's "when present" says.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-Direction = Literal["backward", "forward"]
+
+class Direction(enum.StrEnum):
+    """Which way the walker faces on the belt."""
+
+    backward = "backward"
+    forward = "forward"
+
+
 CommandOp = Literal[
     "request_control", "start", "set_speed", "set_incline", "stop", "pause", "reset"
 ]
+"""A control-point write, as `command` events name it."""
+
 SafetyAction = Literal["stop", "slow", "pause"]
+
 StopReason = Literal["completed", "estop", "safety_key", "console_stop", "fault", "interrupted"]
+"""`stopped.reason`: what ended the session (SPEC.md)."""
+
+StopSource = str
+"""Who asked for a stop or pause: a channel ("mqtt", "socket", "walker", "sigint", ...) or a
+part of the program ("supervisor", "engine", "program"); free-form, shown to people."""
+
+SafetyReason = Literal[
+    "overspeed",
+    "telemetry_stale",
+    "disconnected",
+    "heart_rate",
+    "estop",
+    "safety_key",
+    "console_stop",
+    "control_refused",
+    "control_lost",
+    "no_answer",
+    "pause_failed",
+    "start_failed",
+    "pacer_error",
+    "stop_unverified",
+    "heart_rate_lost",
+    "struggle",
+]
+"""`safety.reason`: what the supervisor (or the engine) saw."""
+
+
+class QuirkName(enum.StrEnum):
+    """Misbehaviours seen on real machines (DESIGN.md, "FTMS facts that bite"): the client's
+    workarounds, the `[device] quirks` config list and the simulator's profiles share them."""
+
+    request_control_rejected = "request_control_rejected"
+    ack_by_machine_status = "ack_by_machine_status"
+    stale_stop_on_subscribe = "stale_stop_on_subscribe"
+    start_before_speed = "start_before_speed"
+    start_toggles_pause = "start_toggles_pause"
+    speed_param_mph = "speed_param_mph"
+    min_speed_1kmh = "min_speed_1kmh"
+    zero_packets = "zero_packets"
+    single_central = "single_central"
+
+
+class SessionState(enum.StrEnum):
+    """A session's state as the control socket, MQTT and the live view report it."""
+
+    idle = "idle"
+    starting = "starting"
+    running = "running"
+    paused = "paused"
+    stopping = "stopping"
+    stopped = "stopped"
+    fault = "fault"
+
+
+@dataclass(frozen=True)
+class StopAck:
+    """The supervisor's answer to a stop or pause: `acknowledged` once FTMS Stop was written
+    and answered success (or the belt was already latched stopped); `belt_mph` is the last speed
+    the session saw."""
+
+    acknowledged: bool
+    belt_mph: float
+    detail: str = ""
 
 
 class _Event(BaseModel):
@@ -81,7 +160,7 @@ class TelemetryEvent(_Event):
 
 class SafetyEvent(_Event):
     event: Literal["safety"] = "safety"
-    reason: str
+    reason: SafetyReason
     action: SafetyAction
     detail: str | None = None
 
