@@ -32,9 +32,9 @@ from pathlib import Path
 
 import aiomqtt
 
+from retrotread.channels.mqtt import MqttBridge
 from retrotread.events import CommandEvent, Event, SessionState, StopAck, TelemetryEvent
 from retrotread.logs import configure_logging
-from retrotread.mqtt import MqttBridge
 from retrotread.session.control import SessionControl, SessionStatus
 from tests.mqtt.broker import ADMIN, HOST, Broker, MqttTestConfig, find_mosquitto
 
@@ -147,7 +147,7 @@ async def bench_bridge_stop(broker: Broker, label: str) -> None:
 def bench_engine_stop(broker: Broker) -> None:
     """Each run: a real session on the simulator (virtual clock x50) with the bridge; a publisher
     thread sends `stop` once the belt started; latency = publish -> `command op=stop` event."""
-    from retrotread.session.runner import RunOptions, run_session
+    from retrotread.run import RunOptions, run_session
     from simulators.clock import run_virtual
 
     latencies: list[float] = []

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from retrotread.session.runner import RunOptions, run_to_result
+from retrotread.run import RunOptions, run_to_result
 
 WARM_RUNS = 5
 

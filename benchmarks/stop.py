@@ -129,7 +129,7 @@ def _session_process() -> None:
     `walking` once the belt moves, and after it was stopped, the perf_counter instant the Stop
     reached the simulated control point."""
     from retrotread.logs import configure_logging
-    from retrotread.session.runner import RunOptions, run_to_result
+    from retrotread.run import RunOptions, run_to_result
 
     configure_logging("console", 0)
     log = _StampedLog()

@@ -29,7 +29,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from retrotread import control, control_client, control_paths
+from retrotread import stop
+from retrotread.channels.socket import client as control_client
+from retrotread.channels.socket import paths as control_paths
+from retrotread.channels.socket import server as control
+from retrotread.channels.socket import wire
 from retrotread.cli import stop_fast
 from retrotread.cli.app import run as cli_run
 from retrotread.events import Event, SessionState, StopAck
@@ -587,7 +591,7 @@ async def test_all_stops_are_sent_before_any_answer_is_awaited(runtime_dir: Path
         a.treadmill_answered.set()
         report = await report_future
     assert [(s.session, s.acknowledged) for s in report.sessions] == [("a", True), ("b", True)]
-    assert report.exit_code() == 0
+    assert stop.LocalStop(report).exit_code() == 0
 
 
 async def test_stop_with_no_acknowledgement_exits_4(
@@ -623,9 +627,13 @@ FAST_PATH_MODULES = {
     "retrotread",
     "retrotread.cli",
     "retrotread.cli.stop_fast",
-    "retrotread.control_client",
-    "retrotread.control_paths",
+    "retrotread.channels",
+    "retrotread.channels.socket",
+    "retrotread.channels.socket.client",
+    "retrotread.channels.socket.paths",
+    "retrotread.channels.socket.wire",
     "retrotread.exit_codes",
+    "retrotread.stop",
 }
 FAST_PATH_PROBE = (
     "import sys\n"
@@ -690,12 +698,12 @@ async def test_stop_device_held_by_a_session_is_not_connected_to_again(
 
 def test_direct_stop_stops_a_belt_another_app_left_running() -> None:
     from retrotread.config import Settings
-    from retrotread.direct_stop import DeviceStopResult, stop_treadmill
+    from retrotread.stop import StopOutcome, stop_treadmill
     from retrotread.treadmill import Telemetry, Treadmill
     from simulators.clock import run_virtual
     from simulators.harness import open_simulator
 
-    async def scenario() -> tuple[DeviceStopResult, float, list[int]]:
+    async def scenario() -> tuple[StopOutcome, float, list[int]]:
         async with open_simulator("generic") as sim:
             other_app = await Treadmill.connect(
                 sim.address,
@@ -723,7 +731,7 @@ def test_direct_stop_stops_a_belt_another_app_left_running() -> None:
 
     result, belt_kmh, opcodes = run_virtual(scenario())
     assert result.acknowledged
-    assert result.verified
+    assert result.detail == ""  # verified: the belt was seen at 0
     assert result.belt_mph == 0
     assert belt_kmh == 0
     request_control, stop = 0x00, 0x08
@@ -732,11 +740,11 @@ def test_direct_stop_stops_a_belt_another_app_left_running() -> None:
 
 def test_direct_stop_reports_a_refused_stop() -> None:
     from retrotread.config import Settings
-    from retrotread.direct_stop import DeviceStopResult, stop_treadmill
+    from retrotread.stop import StopOutcome, stop_treadmill
     from simulators.clock import run_virtual
     from simulators.harness import open_simulator
 
-    async def scenario() -> DeviceStopResult:
+    async def scenario() -> StopOutcome:
         async with open_simulator("generic", faults=["reject@0:stop"]) as sim:
             return await stop_treadmill(
                 sim.address,
@@ -747,19 +755,18 @@ def test_direct_stop_reports_a_refused_stop() -> None:
 
     result = run_virtual(scenario())
     assert not result.acknowledged
-    assert not result.verified
     assert result.detail == "Stop answered operation_failed"
 
 
 def test_direct_stop_without_telemetry_is_acknowledged_but_unverified() -> None:
-    """No Treadmill Data at all: the Stop is answered, the belt is never seen at 0, and the
-    Stop is tried STOP_ATTEMPTS times, and nothing but Request Control and Stop is written."""
+    """No Treadmill Data at all: the Stop is answered, the belt is never seen at 0, the Stop
+    is tried DEVICE_STOP_ATTEMPTS times, and nothing but Request Control and Stop is written."""
     from retrotread.config import Settings
-    from retrotread.direct_stop import STOP_ATTEMPTS, DeviceStopResult, stop_treadmill
+    from retrotread.stop import DEVICE_STOP_ATTEMPTS, StopOutcome, stop_treadmill
     from simulators.clock import run_virtual
     from simulators.harness import open_simulator
 
-    async def scenario() -> tuple[DeviceStopResult, list[int]]:
+    async def scenario() -> tuple[StopOutcome, list[int]]:
         async with open_simulator("generic", faults=["stall@0"]) as sim:
             result = await stop_treadmill(
                 sim.address,
@@ -771,12 +778,11 @@ def test_direct_stop_without_telemetry_is_acknowledged_but_unverified() -> None:
 
     result, opcodes = run_virtual(scenario())
     assert result.acknowledged
-    assert not result.verified
     assert result.belt_mph is None
     assert result.detail == "the belt was not seen at 0"
     request_control, stop = 0x00, 0x08
     assert set(opcodes) == {request_control, stop}
-    assert opcodes.count(stop) == STOP_ATTEMPTS
+    assert opcodes.count(stop) == DEVICE_STOP_ATTEMPTS
 
 
 # --- which sessions hold the treadmill `stop --device X` names -----------------------------------
@@ -935,7 +941,7 @@ async def test_a_silent_session_does_not_hold_up_the_answer(runtime_dir: Path) -
     assert not by_session["hung"].acknowledged
     assert "no reply" in by_session["hung"].detail
     assert "the stop was sent" in by_session["hung"].detail
-    assert report.exit_code() == 0
+    assert stop.LocalStop(report).exit_code() == 0
     assert elapsed < 10, f"{elapsed:.1f} s: the silent session held up the answer"
 
 
@@ -965,7 +971,7 @@ def test_only_silent_sessions_are_waited_for_until_the_deadline(runtime_dir: Pat
         report = control_client.stop_all_sessions(0.2, 0.05)
     assert [(s.session, s.acknowledged) for s in report.sessions] == [("hung", False)]
     assert report.sessions[0].detail == "no reply in time; the stop was sent"
-    assert report.exit_code() == 4
+    assert stop.LocalStop(report).exit_code() == 4
 
 
 async def test_a_stop_asking_for_a_receipt_gets_it_before_the_treadmill_answers(
@@ -976,7 +982,7 @@ async def test_a_stop_asking_for_a_receipt_gets_it_before_the_treadmill_answers(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(10)
             await asyncio.to_thread(sock.connect, str(path))
-            sock.sendall(control_client.STOP_REQUEST)
+            sock.sendall(wire.STOP_REQUEST)
             receipt = await asyncio.to_thread(sock.recv, 65536)
             assert json.loads(receipt) == {
                 "cmd": "stop",
@@ -1120,7 +1126,7 @@ _json_values = st.recursive(
 @given(value=_json_values, ensure_ascii=st.booleans())
 def test_the_stop_client_reads_what_json_dumps_writes(value: object, ensure_ascii: bool) -> None:
     line = json.dumps(value, ensure_ascii=ensure_ascii).encode()
-    assert control_client.parse_json_line(line) == json.loads(line)
+    assert wire.decode(line) == json.loads(line)
 
 
 @given(text=st.text(alphabet='{}[]",:-+.0123456789eEtrufalsnNIiy \t\\/u\x01\u00e9', max_size=24))
@@ -1130,7 +1136,7 @@ def test_the_stop_client_refuses_what_json_refuses(text: str) -> None:
     except ValueError:
         expected = "refused"
     try:
-        got = repr(control_client.parse_json_line(text.encode()))
+        got = repr(wire.decode(text.encode()))
     except ValueError:
         got = "refused"
     assert got == expected
@@ -1139,12 +1145,13 @@ def test_the_stop_client_refuses_what_json_refuses(text: str) -> None:
 def test_the_stop_client_survives_hostile_answers() -> None:
     for line in (b"[" * 10_000, b'{"a": ' * 10_000, b"\xff\xfe", b'"\\ud800"', b"1" * 5000):
         with contextlib.suppress(ValueError):
-            control_client.parse_json_line(line)
+            wire.decode(line)
 
 
 RESERVE_PROBE = """
 import asyncio, os, resource, sys
-from retrotread import control
+from retrotread.channels.socket import server as control
+from retrotread.channels.socket import wire
 from tests.test_control_socket import FakeSession
 
 async def main() -> None:

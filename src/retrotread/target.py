@@ -9,7 +9,8 @@ when it is asked for, so the real-device paths never pay for it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +18,8 @@ from retrotread.errors import InputError
 
 if TYPE_CHECKING:
     from retrotread.config import Settings
+    from simulators.faults import FaultSpec
+    from simulators.harness import Simulator
     from simulators.profiles import Profile
 
 T = TypeVar("T")
@@ -70,3 +73,30 @@ def run_on_target(coro: Coroutine[Any, Any, T], *, sim: bool, time_scale: float 
 
         return run_virtual(coro, time_scale=time_scale)
     return asyncio.run(coro)
+
+
+def parse_sim_faults(specs: tuple[str, ...]) -> tuple[FaultSpec, ...]:
+    """`--sim-fault KIND@T[:ARG]` values; InputError (exit 2) naming the first bad one."""
+    from simulators.faults import parse_fault
+
+    faults = []
+    for spec in specs:
+        try:
+            faults.append(parse_fault(spec))
+        except ValueError as err:
+            raise InputError(f"--sim-fault = {spec}: {err}") from None
+    return tuple(faults)
+
+
+@contextlib.asynccontextmanager
+async def simulated_treadmill(
+    profile: str | Profile,
+    faults: tuple[FaultSpec, ...] = (),
+    wire_log: Path | None = None,
+) -> AsyncIterator[Simulator]:
+    """The simulated treadmill, advertising on a virtual radio for as long as the block runs:
+    connect to it with its `address` and its `scanner_backend` / `client_backend` (bleak)."""
+    from simulators.harness import open_simulator
+
+    async with open_simulator(profile, faults, wire_log=wire_log) as simulator:
+        yield simulator

@@ -229,7 +229,7 @@ def test_live_view_on_a_terminal_and_the_space_bar_stops_the_belt(
 def test_without_time_scale_the_cli_uses_the_configured_one(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from retrotread.session.runner import RunOptions, prepare
+    from retrotread.run import RunOptions, prepare
 
     monkeypatch.setenv("RETROTREAD_SIM__TIME_SCALE", "250")
     assert prepare(RunOptions(sim=True, configured_time_scale=True)).time_scale == 250.0
@@ -255,11 +255,12 @@ def test_a_device_without_a_speed_in_the_band_exits_2_without_a_traceback(
 CONFIRM_ON_THE_SIMULATOR = """
 import asyncio, dataclasses, sys
 from pathlib import Path
-from retrotread.session.runner import RunOptions, prepare, run_prepared
+from retrotread.cli.prompt import confirm_on_terminal
+from retrotread.run import RunOptions, prepare, run_prepared
 
 options = RunOptions(
     sim=True, plan_file=Path(sys.argv[1]), control_socket=False, handle_signals=True,
-    interactive=True,
+    interactive=True, confirm=confirm_on_terminal,
 )
 prepared = dataclasses.replace(prepare(options), needs_confirmation=True)
 sys.exit(asyncio.run(run_prepared(prepared)).exit_code)

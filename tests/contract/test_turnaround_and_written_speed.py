@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from retrotread.session.runner import RunOptions, run_to_result
+from retrotread.run import RunOptions, run_to_result
 from retrotread.units import KMH_PER_MPH
 from simulators.harness import Simulator
 from tests.contract.conftest import FAST, RunScript, Sandbox

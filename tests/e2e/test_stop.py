@@ -371,7 +371,7 @@ def test_stop_with_a_runtime_dir_reaches_a_session_started_without_one(
 
 STOP_WITH_RUN_USER_AT = (
     "import sys\n"
-    "from retrotread import control_paths\n"
+    "from retrotread.channels.socket import paths as control_paths\n"
     "control_paths.RUN_USER_ROOT = sys.argv.pop(1)\n"
     "from retrotread.cli import main\n"
     "main()\n"

@@ -16,9 +16,9 @@ from bumble.core import UUID
 
 from retrotread.errors import ConnectError
 from retrotread.ftms import FTMS_SERVICE_UUID, SUPPORTED_INCLINATION_RANGE_UUID
-from retrotread.session.runner import RunOptions, run_to_result
+from retrotread.info import read_device_info
+from retrotread.run import RunOptions, run_to_result
 from retrotread.treadmill.client import Treadmill
-from retrotread.treadmill.info import read_device_info
 from simulators.clock import run_virtual
 from simulators.harness import Simulator, open_simulator
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from retrotread.channels.mqtt import MqttBridge
 from retrotread.events import SessionState
-from retrotread.mqtt import MqttBridge
 from tests.mqtt.broker import Broker
 from tests.mqtt.conftest import Inbox, client_for, payload_json
 from tests.mqtt.stub_session import StubSession

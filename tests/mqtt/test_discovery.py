@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from retrotread.mqtt import MqttBridge
-from retrotread.mqtt.discovery import STATE_OPTIONS, discovery_messages
-from retrotread.mqtt.topics import Topics
+from retrotread.channels.mqtt import MqttBridge
+from retrotread.channels.mqtt.discovery import STATE_OPTIONS, discovery_messages
+from retrotread.channels.mqtt.topics import Topics
 from tests.mqtt.broker import Broker
 from tests.mqtt.conftest import Inbox, client_for, payload_json
 from tests.mqtt.stub_session import StubSession

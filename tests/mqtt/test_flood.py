@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import structlog
 
+from retrotread.channels.mqtt import MqttBridge
+from retrotread.channels.mqtt.bridge import LogThrottle
 from retrotread.events import SessionState
 from retrotread.logs import configure_logging
-from retrotread.mqtt import MqttBridge
-from retrotread.mqtt.bridge import LogThrottle
 from tests.mqtt.broker import Broker, find_mosquitto
 from tests.mqtt.conftest import client_for
 from tests.mqtt.stub_session import StubSession

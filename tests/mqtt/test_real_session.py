@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from retrotread.mqtt import publish_stop
+from retrotread.channels.mqtt import publish_stop
 from tests.mqtt.broker import Broker, MqttTestConfig, free_port
 from tests.mqtt.conftest import Inbox, client_for, payload_json
 

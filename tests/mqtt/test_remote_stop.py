@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
+from retrotread.channels.mqtt import MqttBridge, StopReport, publish_stop
 from retrotread.errors import ConnectError
 from retrotread.events import SessionState
-from retrotread.mqtt import MqttBridge, StopReport, publish_stop
 from tests.mqtt.broker import Broker, free_port
 from tests.mqtt.conftest import Inbox, client_for
 from tests.mqtt.stub_session import StubSession

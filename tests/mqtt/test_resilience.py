@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import structlog
 
+from retrotread.channels.mqtt import MqttBridge
 from retrotread.events import SessionState, TelemetryEvent
-from retrotread.mqtt import MqttBridge
 from retrotread.session.control import SessionStatus
 from tests.mqtt.broker import Broker
 from tests.mqtt.conftest import client_for, payload_json

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from aiomqtt.exceptions import MqttConnectError
 
+from retrotread.channels.mqtt import MqttBridge, publish_stop
 from retrotread.errors import ConnectError
-from retrotread.mqtt import MqttBridge, publish_stop
 from tests.mqtt.broker import ADMIN, VIEWER, Broker
 from tests.mqtt.conftest import Inbox, client_for
 from tests.mqtt.stub_session import StubSession

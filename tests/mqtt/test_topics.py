@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from retrotread.channels.mqtt.connection import broker_address, topics_for
+from retrotread.channels.mqtt.topics import RemoteCommand, Topics, parse_command, sanitize_id
 from retrotread.errors import InputError
-from retrotread.mqtt.connection import broker_address, topics_for
-from retrotread.mqtt.topics import RemoteCommand, Topics, parse_command, sanitize_id
 from tests.mqtt.broker import MqttTestConfig
 
 

@@ -25,15 +25,15 @@ from retrotread.events import (
     SummaryEvent,
     TelemetryEvent,
 )
-from retrotread.session.control import SessionControl
-from retrotread.session.engine import Session
-from retrotread.session.journal import read_journal
-from retrotread.session.runner import (
+from retrotread.run import (
     RunOptions,
     SessionAttachment,
     SessionResult,
     run_to_result,
 )
+from retrotread.session.control import SessionControl
+from retrotread.session.engine import Session
+from retrotread.session.journal import read_journal
 from simulators.harness import Simulator
 
 E = TypeVar("E")
@@ -404,7 +404,7 @@ def test_status_follows_the_session(tmp_path: Path) -> None:
 
 def test_confirmation_refused_means_nothing_moves(tmp_path: Path) -> None:
     """The real-device path (confirmation) exercised on the simulator by asking for it."""
-    from retrotread.session.runner import prepare, run_prepared
+    from retrotread.run import prepare, run_prepared
     from simulators.clock import run_virtual
 
     events: list[Event] = []

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import structlog
 
+from retrotread.channels.sinks import JsonLinesSink, PlainTextSink
 from retrotread.errors import SinkClosed
 from retrotread.events import (
     CommandEvent,
@@ -29,10 +30,9 @@ from retrotread.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.run import SessionAttachment
 from retrotread.session.control import SessionControl
 from retrotread.session.journal import read_journal
-from retrotread.session.output import JsonLinesSink, PlainTextSink
-from retrotread.session.runner import SessionAttachment
 from tests.session.test_engine import SHORT_PLAN, simulate, write_plan
 
 CONNECTED = ConnectedEvent(t=0.2, device="sim", speed_range_kmh=(0.5, 20.0, 0.01), features=[])

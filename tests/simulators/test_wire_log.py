@@ -15,7 +15,7 @@ from bleak.exc import BleakGATTProtocolError
 
 from retrotread.errors import InputError
 from retrotread.ftms import control_point as cp
-from retrotread.session.runner import RunOptions, prepare, run_to_result
+from retrotread.run import RunOptions, prepare, run_to_result
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator, read_wire_log
 from tests.simulators.test_treadmill_support import Central, virtual

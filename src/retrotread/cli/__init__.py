@@ -2,8 +2,20 @@
 
 This module must stay free of module-level imports: `retrotread stop` is what a person types when
 something is wrong, and every import here delays the Stop that reaches the belt. The plain stop is
-handed to a stdlib-only fast path; everything else loads the typer app lazily.
+handed to a stdlib-only fast path, a lone `--version` is answered here, and everything else loads
+the typer app lazily.
 """
+
+
+def version_line() -> str:
+    """`retrotread <version>` from the installed package's metadata (the one place the version
+    is written is pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"retrotread {version('retrotread')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "retrotread (version unknown: not installed)"
 
 
 def main() -> None:
@@ -15,6 +27,9 @@ def main() -> None:
 
     try:
         argv = sys.argv[1:]
+        if argv == ["--version"]:  # answered without loading the app (the typer option is alike)
+            print(version_line())
+            raise SystemExit(0)
         if argv[:1] == ["stop"]:
             from retrotread.cli import stop_fast
 

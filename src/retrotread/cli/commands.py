@@ -1,10 +1,15 @@
-"""Importing this module registers every command on the app (one module per command)."""
+"""Which module defines each command (one module per command), in the order `--help` lists them.
 
-from retrotread.cli import (  # noqa: F401
-    decode_cmd,
-    info_cmd,
-    programs_cmd,
-    run_cmd,
-    scan_cmd,
-    stop_cmd,
-)
+The app imports a command's module only when that command is needed: `retrotread decode ...`
+loads and builds `decode` alone, `--help` all of them. A test checks that each module registers
+the command it is listed under.
+"""
+
+COMMAND_MODULES: dict[str, str] = {
+    "decode": "retrotread.cli.decode_cmd",
+    "info": "retrotread.cli.info_cmd",
+    "programs": "retrotread.cli.programs_cmd",
+    "run": "retrotread.cli.run_cmd",
+    "scan": "retrotread.cli.scan_cmd",
+    "stop": "retrotread.cli.stop_cmd",
+}

@@ -15,6 +15,9 @@ class LogFormat(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CliState:
-    config_file: Path | None
-    log_format: LogFormat
-    verbose: int
+    """The global options as the command sees them, merged from before and after its name;
+    the defaults are the options' defaults."""
+
+    config_file: Path | None = None
+    log_format: LogFormat = LogFormat.auto
+    verbose: int = 0

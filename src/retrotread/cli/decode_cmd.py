@@ -1,17 +1,14 @@
 """`retrotread decode KIND HEX`: one FTMS characteristic value as JSON (SPEC.md, "decode")."""
 
-from __future__ import annotations
-
-import json
 from typing import Annotated
 
 import typer
 
-from retrotread.cli.app import app
+from retrotread.cli.app import QuietCommand, app
 from retrotread.errors import InputError
 
 
-@app.command()
+@app.command(cls=QuietCommand)
 def decode(
     kind: Annotated[
         str,
@@ -34,6 +31,8 @@ def decode(
     Fields the packet's flags leave out are absent; "not available" values are null.
     Bad or truncated input exits 2.
     """
+    import json
+
     from retrotread import ftms
 
     if kind not in ftms.KINDS:

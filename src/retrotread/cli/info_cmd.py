@@ -1,8 +1,5 @@
 """`retrotread info (--device ADDR | --sim) [--sim-profile NAME] [--json]`."""
 
-from __future__ import annotations
-
-import json
 from typing import Annotated
 
 import typer
@@ -29,8 +26,10 @@ def info(
 
     Exits 4 when there is no Bluetooth adapter or the treadmill cannot be found.
     """
+    import json
+
     from retrotread.cli.context import CliState
-    from retrotread.treadmill.info import device_info_json, info_for_target
+    from retrotread.info import device_info_json, info_for_target
 
     state: CliState = ctx.obj
     found = info_for_target(device, sim=sim, sim_profile=sim_profile, config_file=state.config_file)

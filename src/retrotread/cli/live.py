@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from retrotread.channels.sinks import describe, format_clock
 from retrotread.events import (
     CommandEvent,
     ConnectedEvent,
@@ -36,7 +37,6 @@ from retrotread.events import (
     TelemetryEvent,
 )
 from retrotread.session.control import SessionControl
-from retrotread.session.output import describe, format_clock
 
 STOP_KEYS = frozenset({" ", "s", "S", "\x1b"})
 RESUME_KEYS = frozenset({"r", "R"})

@@ -3,18 +3,16 @@
 A rich table on a terminal; plain, tab-free text otherwise (pipes, scripts); `--json` for machines.
 """
 
-from __future__ import annotations
-
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from retrotread.cli.app import app
+from retrotread.cli.app import QuietCommand, app
 
 if TYPE_CHECKING:
     from retrotread.session.plan import Plan, Segment
+    from retrotread.session.programs import ProgramSummary
 
 
 def _duration(seconds: float) -> str:
@@ -22,26 +20,21 @@ def _duration(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
-def _span(plan: Plan) -> str:
-    from retrotread.events import Direction
-
+def _span(summary: "ProgramSummary") -> str:
     parts = []
-    for direction in Direction:
-        span = plan.speed_span_mph(direction)
-        if span is not None:
-            lo, hi = span
-            speeds = f"{lo:.1f}" if lo == hi else f"{lo:.1f}-{hi:.1f}"
-            parts.append(f"{direction.value} {speeds} mph")
+    for direction, lo, hi in summary.speed_spans_mph:
+        speeds = f"{lo:.1f}" if lo == hi else f"{lo:.1f}-{hi:.1f}"
+        parts.append(f"{direction} {speeds} mph")
     return ", ".join(parts)
 
 
-def _speed(segment: Segment) -> str:
+def _speed(segment: "Segment") -> str:
     if segment.target_mph is not None:
         return f"{segment.target_mph:.1f} mph"
     return f"{segment.min_mph:.1f}-{segment.max_mph:.1f} mph"
 
 
-def _segment_row(index: int, segment: Segment) -> list[str]:
+def _segment_row(index: int, segment: "Segment") -> list[str]:
     incline = "" if segment.incline_pct is None else f"{segment.incline_pct:g} %"
     zone = f"{segment.hr_min_bpm}-{segment.hr_max_bpm} bpm" if segment.has_hr_zone else ""
     return [
@@ -85,40 +78,49 @@ def _print_table(title: str | None, header: list[str], rows: list[list[str]]) ->
         print(_plain_table(header, rows))
 
 
-def _show_list(plans: list[Plan]) -> None:
+def _show_list(summaries: "list[ProgramSummary]") -> None:
     header = ["name", "time", "speeds", "description"]
     rows = [
-        [plan.name, _duration(plan.total_duration_s()), _span(plan), _summary(plan.description)]
-        for plan in plans
+        [item.name, _duration(item.duration_s), _span(item), _summary(item.description)]
+        for item in summaries
     ]
     _print_table(None, header, rows)
 
 
-def _show_plan(plan: Plan) -> None:
+def _show_plan(plan: "Plan") -> None:
+    from retrotread.session.programs import ProgramSummary
+
     print(f"{plan.name}: {plan.title}" if plan.title else plan.name)
     print(plan.description)
     turns = plan.direction_changes()
     extra = f", {turns} turn-arounds" if turns else ""
-    print(f"total {_duration(plan.total_duration_s())} ({_span(plan)}{extra})")
+    summary = ProgramSummary.of_plan(plan)
+    print(f"total {_duration(summary.duration_s)} ({_span(summary)}{extra})")
     print()
     header = ["#", "segment", "direction", "time", "speed", "incline", "heart rate"]
     rows = [_segment_row(index, segment) for index, segment in enumerate(plan.segments)]
     _print_table(None, header, rows)
 
 
-@app.command()
+@app.command(cls=QuietCommand)
 def programs(
     name: Annotated[str | None, typer.Argument(help="Show this program's segments.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the built-in programs, or show one with its segments."""
+    if name is None and not as_json:
+        # The list reads the shipped files' summaries: validating them would import pydantic.
+        from retrotread.session.programs import program_summaries
+
+        _show_list(program_summaries())
+        return
+    import json
+
     from retrotread.session.programs import list_programs, load_program
 
     plans = [load_program(name)] if name is not None else list_programs()
     if as_json:
         dumped = [plan.model_dump(mode="json") for plan in plans]
         print(json.dumps(dumped[0] if name is not None else dumped))
-    elif name is not None:
-        _show_plan(plans[0])
     else:
-        _show_list(plans)
+        _show_plan(plans[0])

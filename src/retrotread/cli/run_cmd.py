@@ -1,7 +1,5 @@
 """`retrotread run`: parse the flags, choose the outputs, call the session runner."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -114,8 +112,9 @@ def run(
     nothing started; 3 ended by another stop (estop, safety key, console, fault); 4 could not
     connect or take control; 130 interrupted by Ctrl-C after the belt was stopped.
     """
-    from retrotread.session.output import PlainTextSink
-    from retrotread.session.runner import RunOptions, SessionAttachment, run_to_result
+    from retrotread.channels.sinks import PlainTextSink
+    from retrotread.cli.prompt import confirm_on_terminal
+    from retrotread.run import RunOptions, SessionAttachment, run_to_result
 
     state: CliState = ctx.obj
     max_speed_mph = parse_max_speed(max_speed)
@@ -146,7 +145,7 @@ def run(
         sim_faults=tuple(sim_fault or ()),
         sim_wire_log=sim_wire_log,
         config_file=state.config_file,
-        confirm=live.confirm if live is not None else None,
+        confirm=live.confirm if live is not None else confirm_on_terminal,
         sinks=tuple(sinks),
         attachments=tuple(attachments),
         handle_signals=True,

@@ -1,8 +1,5 @@
 """`retrotread scan [--timeout S]`: FTMS treadmills advertising nearby."""
 
-from __future__ import annotations
-
-import asyncio
 from typing import Annotated
 
 import typer
@@ -21,6 +18,8 @@ def scan(
 
     Exits 4 when there is no Bluetooth adapter or no treadmill advertised.
     """
+    import asyncio
+
     from retrotread.treadmill.scan import scan_treadmills
 
     found = asyncio.run(scan_treadmills(timeout))

@@ -2,7 +2,7 @@
 
 A plain `retrotread stop` never gets here (the stdlib fast path in `stop_fast` answers it), except
 when global options come first (`retrotread -v stop`); then this command takes the same path.
-What is stopped, in which order, and the exit code are `emergency_stop`'s; this only prints.
+What is stopped, in which order, and the exit code are `retrotread.stop`'s; this only prints.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import typer
 from retrotread.cli.app import app
 from retrotread.cli.context import CliState
 from retrotread.cli.stop_fast import say
-from retrotread.control_client import DEFAULT_TIMEOUT_S
-from retrotread.emergency_stop import StopRequest, stop_everywhere
+from retrotread.stop import DEFAULT_TIMEOUT_S, StopRequest, stop_everywhere
 
 
 @app.command(

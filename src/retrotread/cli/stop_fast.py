@@ -1,12 +1,13 @@
-"""`retrotread stop` without options: the standard-library-only entry (see `control_client`).
+"""`retrotread stop` without options: the standard-library-only entry.
 
 Every import on this path delays the Stop that reaches the belt, so this module only hands the
-plain `stop` to `control_client` and prints what came back; anything with options goes to typer.
+plain `stop` to `retrotread.stop` (which loads nothing but the socket client) and prints what came
+back; anything with options goes to typer.
 """
 
 import sys
 
-from retrotread import control_client
+from retrotread import exit_codes, stop
 
 
 def say(line: str, to_stderr: bool) -> None:
@@ -21,10 +22,10 @@ def try_fast_stop(argv: list[str]) -> int | None:
     if argv:
         return None
     try:
-        report = control_client.stop_all_sessions()
+        local = stop.stop_sessions()
     except KeyboardInterrupt:  # the requests already sent still stop their sessions
         say("interrupted", True)
-        return 130
-    for line, to_stderr in report.printed_lines():
+        return exit_codes.INTERRUPTED
+    for line, to_stderr in local.lines():
         say(line, to_stderr)
-    return report.exit_code()
+    return local.exit_code()

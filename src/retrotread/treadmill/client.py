@@ -266,7 +266,7 @@ class Treadmill:
         self._emit(
             MachineStatus(
                 received_at=now,
-                kind=status.opcode.name,
+                opcode=status.opcode,
                 control="pause" if control == "pause" else ("stop" if control else None),
                 target_speed_kmh=status.target_speed_kmh,
                 raw=status,

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from retrotread.ftms import MachineStatusOpCode
+
 StopControl = Literal["stop", "pause"]
 
 
@@ -26,13 +28,18 @@ class Telemetry:
 
 @dataclass(frozen=True)
 class MachineStatus:
-    """A Fitness Machine Status notification; `kind` is the codec's snake_case opcode name."""
+    """A Fitness Machine Status notification: `opcode` says what changed (the supervisor's
+    watch decides on it), `kind` is its snake_case name for logs and people."""
 
     received_at: float
-    kind: str
+    opcode: MachineStatusOpCode
     control: StopControl | None = None
     target_speed_kmh: float | None = None
     raw: object = None
+
+    @property
+    def kind(self) -> str:
+        return self.opcode.name
 
 
 @dataclass(frozen=True)

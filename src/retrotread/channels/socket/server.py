@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import os
 import select
 import socket
@@ -33,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from retrotread import control_paths
+from retrotread.channels.socket import paths, wire
 from retrotread.errors import ControlSocketError
 from retrotread.events import StopAck
 from retrotread.session.control import SessionControl
@@ -41,8 +40,8 @@ from retrotread.session.control import SessionControl
 log = structlog.get_logger(__name__)
 
 SOURCE = "control-socket"
-MAX_LINE_BYTES = 1024
-ACK_TIMEOUT_S = control_paths.ACK_TIMEOUT_S
+MAX_LINE_BYTES = wire.MAX_LINE_BYTES
+ACK_TIMEOUT_S = paths.ACK_TIMEOUT_S
 MAX_CONNECTIONS = 32
 """Peers served at once; a fresh connection beyond this evicts the one idle longest."""
 MAX_WRITE_BUFFER_BYTES = 64 * 1024
@@ -191,7 +190,7 @@ class _Peer:
     def send(self, message: dict[str, Any]) -> None:
         if self.closed:
             return
-        data = json.dumps(message).encode() + b"\n"
+        data = wire.encode(message)
         if not self.outbox:
             try:
                 sent = self.sock.send(data)
@@ -348,7 +347,7 @@ class _ControlServer:
 
     def _admit(self, sock: socket.socket) -> None:
         sock.setblocking(False)
-        uid = control_paths.peer_uid(sock)
+        uid = paths.peer_uid(sock)
         if uid != os.getuid():
             self._refused_uid(uid=uid)
             sock.close()
@@ -400,7 +399,7 @@ class _ControlServer:
 
     def handle_line(self, peer: _Peer, line: bytes) -> None:
         try:
-            request = json.loads(line)
+            request = wire.decode(line)
         except ValueError:
             peer.send({"ok": False, "error": "not a JSON line"})
             return
@@ -527,7 +526,7 @@ def _prepare_socket_path(directory: Path | None, session_id: str) -> str:
     _check_session_id(session_id)
     if directory is None:
         try:
-            dir_str = control_paths.ensure_control_dir()
+            dir_str = paths.ensure_control_dir()
         except OSError as err:
             if err.filename is None:  # our own refusal, which names the directory and the fix
                 raise _refused(str(err)) from None
@@ -537,13 +536,13 @@ def _prepare_socket_path(directory: Path | None, session_id: str) -> str:
             ) from None
     else:
         dir_str = str(directory)
-        why = control_paths.refusal(dir_str)
+        why = paths.refusal(dir_str)
         if why is not None:
             raise _refused(f"refusing control socket directory: {why}")
-    path = control_paths.socket_path(dir_str, session_id)
-    if not control_paths.fits_socket_path(path):
+    path = paths.socket_path(dir_str, session_id)
+    if not paths.fits_socket_path(path):
         raise _refused(f"control socket path too long for a Unix socket: {path}")
-    control_paths.remove_stale_sockets(dir_str)
+    paths.remove_stale_sockets(dir_str)
     if os.path.lexists(path):
         raise _refused(f"another running session already uses the id {session_id!r}")
     return path

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from retrotread.channels.mqtt.topics import Topics, default_id, sanitize_id
 from retrotread.errors import InputError
-from retrotread.mqtt.topics import Topics, default_id, sanitize_id
 
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 

@@ -12,7 +12,7 @@ import json
 from importlib import metadata
 from typing import Any
 
-from retrotread.mqtt.topics import HA_PREFIX, OFFLINE, ONLINE, RemoteCommand, Topics
+from retrotread.channels.mqtt.topics import HA_PREFIX, OFFLINE, ONLINE, RemoteCommand, Topics
 
 STATE_OPTIONS = ("idle", "starting", "running", "paused", "stopping", "stopped", "fault")
 

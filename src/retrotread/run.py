@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from retrotread import exit_codes
+from retrotread.channels.sinks import EventSink, JsonLinesSink
 from retrotread.config import Settings, check_time_scale, load_settings
 from retrotread.errors import InputError
 from retrotread.events import StopReason, SummaryEvent
@@ -31,10 +31,15 @@ from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
 from retrotread.session.journal import JournalWriter, new_session_id, sessions_dir
-from retrotread.session.output import EventSink, JsonLinesSink
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
 from retrotread.session.programs import DEFAULT_PROGRAM, load_program
-from retrotread.target import check_target, run_on_target, sim_profile_for
+from retrotread.target import (
+    check_target,
+    parse_sim_faults,
+    run_on_target,
+    sim_profile_for,
+    simulated_treadmill,
+)
 from retrotread.treadmill import Quirks, Treadmill
 
 if TYPE_CHECKING:
@@ -162,16 +167,7 @@ def prepare(options: RunOptions) -> PreparedRun:
 def _load_simulation(
     options: RunOptions, settings: Settings
 ) -> tuple[Profile, tuple[FaultSpec, ...]]:
-    from simulators.faults import parse_fault
-
-    profile = sim_profile_for(options.sim_profile, settings)
-    faults = []
-    for spec in options.sim_faults:
-        try:
-            faults.append(parse_fault(spec))
-        except ValueError as err:
-            raise InputError(f"--sim-fault = {spec}: {err}") from None
-    return profile, tuple(faults)
+    return sim_profile_for(options.sim_profile, settings), parse_sim_faults(options.sim_faults)
 
 
 async def run_session(options: RunOptions) -> SessionResult:
@@ -274,7 +270,7 @@ async def _control_socket(control: SessionControl, session_id: str) -> AsyncIter
     the belt, so any failure to serve it (a refused directory, a path that cannot be bound)
     raises ControlSocketError (exit 4, one line naming the directory and the fix) before the
     treadmill is connected."""
-    from retrotread.control import serve_control_socket
+    from retrotread.channels.socket.server import serve_control_socket
 
     async with serve_control_socket(control, session_id) as path:
         log.debug("control socket ready", path=str(path))
@@ -283,7 +279,7 @@ async def _control_socket(control: SessionControl, session_id: str) -> AsyncIter
 
 @contextlib.asynccontextmanager
 async def _mqtt_bridge(control: SessionControl, config: Any) -> AsyncIterator[None]:
-    from retrotread.mqtt import bridge_session
+    from retrotread.channels.mqtt import bridge_session
 
     async with bridge_session(control, config):
         yield
@@ -295,12 +291,12 @@ async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
     settings = prepared.settings
     command_timeout = settings.safety.command_timeout_s
     if options.sim:
-        from simulators.harness import open_simulator
-
         assert prepared.profile is not None
         try:
             simulator = await stack.enter_async_context(
-                open_simulator(prepared.profile, prepared.faults, wire_log=options.sim_wire_log)
+                simulated_treadmill(
+                    prepared.profile, prepared.faults, wire_log=options.sim_wire_log
+                )
             )
         except ValueError as err:  # profile and faults are checked already: the wire log file
             raise InputError(f"--sim-wire-log: {err}") from None
@@ -332,40 +328,12 @@ async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
 
 
 def _confirmation(options: RunOptions) -> Confirm:
-    if options.confirm is not None:
-        return options.confirm
-
-    async def read_enter(plan_text: str) -> bool:
-        print(plan_text, file=sys.stderr)
-        print("Press Enter to start the belt (Ctrl-C to cancel) ", end="", file=sys.stderr)
-        sys.stderr.flush()
-        return await enter_pressed()
-
-    return read_enter
-
-
-async def enter_pressed() -> bool:
-    """Wait for a line on stdin; False at end of input (EOF is not a confirmation).
-
-    Read through the event loop, not a worker thread: a thread blocked in `readline` can't be
-    interrupted, so Ctrl-C at the prompt would leave `asyncio.run` waiting for it forever."""
-    loop = asyncio.get_running_loop()
-    fd = sys.stdin.fileno()
-    answer: asyncio.Future[bool] = loop.create_future()
-
-    def on_readable() -> None:
-        data = os.read(fd, 4096)
-        if not answer.done() and (not data or b"\n" in data):
-            answer.set_result(bool(data))
-
-    try:
-        loop.add_reader(fd, on_readable)
-    except PermissionError:  # a regular file (epoll refuses it) never blocks: read it at once
-        return sys.stdin.readline() != ""
-    try:
-        return await answer
-    finally:
-        loop.remove_reader(fd)
+    if options.confirm is None:
+        raise InputError(
+            "refusing to start a real treadmill without confirmation: nothing can ask the "
+            "walker; pass --yes to start without asking"
+        )
+    return options.confirm
 
 
 def run_to_result(options: RunOptions) -> SessionResult:

@@ -31,17 +31,17 @@ from typing import Literal
 import aiomqtt
 import structlog
 
-from retrotread.errors import InputError
-from retrotread.events import Event, TelemetryEvent
-from retrotread.mqtt.connection import MqttConfigLike, broker_address, topics_for
-from retrotread.mqtt.discovery import discovery_messages
-from retrotread.mqtt.topics import (
+from retrotread.channels.mqtt.connection import MqttConfigLike, broker_address, topics_for
+from retrotread.channels.mqtt.discovery import discovery_messages
+from retrotread.channels.mqtt.topics import (
     HA_STATUS_TOPIC,
     OFFLINE,
     ONLINE,
     RemoteCommand,
     parse_command,
 )
+from retrotread.errors import InputError
+from retrotread.events import Event, TelemetryEvent
 from retrotread.session.control import SessionControl
 
 log = structlog.get_logger(__name__)

@@ -3,10 +3,10 @@
 This is the path of `retrotread stop`, what a person types when something is wrong, so up to the
 acknowledgement printed it imports nothing but the `_socket` C module (`socket` would pull in enum
 and selectors, ~8 ms; json ~4 ms with re and enum; see DESIGN.md): the request is a fixed byte
-string, and the answers, our own JSON lines, are read by the small parser at the end of this
-module.
+string, and the answers, our own JSON lines, are read by `wire.decode`. It returns what the
+sessions answered; `retrotread.stop` turns that into words and an exit code.
 
-Every socket in every directory a session may use (`control_paths.search_dirs`) gets its request
+Every socket in every directory a session may use (`paths.search_dirs`) gets its request
 before any answer is read, so each session starts stopping at once and the wait is the slowest
 acknowledgement, not their sum. The request asks for a receipt: a live session sends one line the
 moment it has latched the stop, then its acknowledgement. A socket that accepted but sends no
@@ -23,10 +23,9 @@ import _socket
 import os
 import time
 
-from retrotread import control_paths, exit_codes
+from retrotread.channels.socket import paths, wire
 
-STOP_REQUEST = b'{"cmd": "stop", "receipt": true}\n'
-DEFAULT_TIMEOUT_S = control_paths.CLIENT_WAIT_S
+DEFAULT_TIMEOUT_S = paths.CLIENT_WAIT_S
 RECEIPT_WAIT_S = 0.5
 """How long a socket that sent no receipt is waited for once another session acknowledged.
 A live session sends its receipt within a loop pass (about a millisecond)."""
@@ -38,11 +37,6 @@ _RESENDS = 2
 """How often a connection closed before its answer is opened again (a session at its connection
 cap closes the connection idle longest; a stop it had already read is acted on regardless)."""
 _MAX_ANSWER_BYTES = 4096
-
-def belt_phrase(belt_mph: float | None) -> str:
-    """How every stop report names the belt speed last seen."""
-    return "belt speed unknown" if belt_mph is None else f"belt at {belt_mph:.1f} mph"
-
 
 class SessionStop:
     """What one session answered: `acknowledged` with the belt speed it saw, or why not.
@@ -66,13 +60,6 @@ class SessionStop:
         self.detail = detail
         self.device = device
 
-    def describe(self) -> str:
-        belt = belt_phrase(self.belt_mph)
-        if self.acknowledged:
-            return f"stopped session {self.session} ({belt})"
-        detail = f": {self.detail}" if self.detail else ""
-        return f"session {self.session} did not acknowledge the stop ({belt}){detail}"
-
 
 class StopReport:
     """Every session reached (or tried), where they were looked for, and what was cleaned up.
@@ -88,37 +75,6 @@ class StopReport:
         self.problems: list[str] = []
         self.sessions: list[SessionStop] = []
         self.stale_removed: list[str] = []
-
-    @property
-    def any_acknowledged(self) -> bool:
-        return any(s.acknowledged for s in self.sessions)
-
-    def exit_code(self) -> int:
-        """0 some session acknowledged; 1 none was running; 4 none acknowledged in time."""
-        if self.any_acknowledged:
-            return exit_codes.SUCCESS
-        if not self.sessions:
-            return exit_codes.NO_SESSION
-        return exit_codes.NO_CONNECTION
-
-    def lines(self) -> list[str]:
-        """Human lines, one per session, or one saying nobody was running and where we looked."""
-        out = [s.describe() for s in self.sessions]
-        if not self.sessions:
-            why = f" (looked in {', '.join(self.looked_in)})" if self.looked_in else ""
-            for problem in self.problems:
-                why += f"; {problem}"
-            stale = len(self.stale_removed)
-            if stale:
-                why += f"; removed {stale} stale control socket{'s' if stale > 1 else ''}"
-            out.append(f"no session running{why}")
-        return out
-
-    def printed_lines(self) -> list[tuple[str, bool]]:
-        """`lines()` for the plain `stop`, each with True when it goes to stderr: all on stdout
-        when something stopped, all on stderr when not."""
-        to_stderr = self.exit_code() != exit_codes.SUCCESS
-        return [(line, to_stderr) for line in self.lines()]
 
     def holds_device(self, target: str) -> bool:
         """A session that acknowledged the stop is connected to `target` (its address).
@@ -140,7 +96,7 @@ class _Request:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.session = control_paths.session_id_of(path)
+        self.session = paths.session_id_of(path)
         self.sock: _socket.socket | None = None
         self.buffer = b""
         self.receipt = False
@@ -173,7 +129,7 @@ def stop_all_sessions(
     requests: list[_Request] = []
     busy: list[_Request] = []
     seen: list[tuple[int, int]] = []
-    for directory in control_paths.search_dirs():
+    for directory in paths.search_dirs():
         report.looked_in.append(directory)
         try:
             st = os.lstat(directory)
@@ -182,15 +138,15 @@ def stop_all_sessions(
         if (st.st_dev, st.st_ino) in seen:
             continue  # the same directory reached through another path
         seen.append((st.st_dev, st.st_ino))
-        problem = control_paths.refusal(directory)
+        problem = paths.refusal(directory)
         if problem is not None:
             report.problems.append(problem)
             if not os.path.isdir(directory) or os.path.islink(directory):
                 continue  # no session serves through a symlink or in a file
-        for path in control_paths.session_sockets(directory):
+        for path in paths.session_sockets(directory):
             request = _Request(path)
             outcome = _open(request, report)
-            if outcome == _STALE and problem is None and control_paths.unlink_stale(path):
+            if outcome == _STALE and problem is None and paths.unlink_stale(path):
                 report.stale_removed.append(path)
             elif outcome == _BUSY:
                 busy.append(request)
@@ -208,7 +164,7 @@ def _open(request: _Request, report: StopReport) -> int:
     sock.settimeout(_CONNECT_TIMEOUT_S)
     try:
         sock.connect(request.path)
-    except control_paths.STALE_ERRORS:
+    except paths.STALE_ERRORS:
         sock.close()
         return _STALE
     except BlockingIOError:  # the listen backlog is full: connect again below
@@ -218,13 +174,13 @@ def _open(request: _Request, report: StopReport) -> int:
         sock.close()
         request.fail(f"cannot connect: {err}")
         return _FAILED
-    uid = control_paths.peer_uid(sock)
+    uid = paths.peer_uid(sock)
     if uid != os.getuid():
         sock.close()
         report.problems.append(f"ignored {request.path}: served by uid {uid}, not by this user")
         return _NOT_OURS
     try:
-        sock.sendall(STOP_REQUEST)
+        sock.sendall(wire.STOP_REQUEST)
     except OSError as err:
         sock.close()
         request.fail(f"cannot send: {err}")
@@ -371,7 +327,7 @@ def _resend(request: _Request) -> bool:
 def _answer(session: str, line: bytes) -> SessionStop | None:
     """A session's final answer as a SessionStop; None for its receipt."""
     try:
-        answer = parse_json_line(line)
+        answer = wire.decode(line)
     except ValueError:
         return SessionStop(session, False, None, "unreadable answer")
     if not isinstance(answer, dict):
@@ -390,160 +346,3 @@ def _answer(session: str, line: bytes) -> SessionStop | None:
         detail=str(answer.get("detail", "")),
         device=device if isinstance(device, str) else None,
     )
-
-
-# --- our JSON lines without `json` ----------------------------------------------------------------
-# The answers are written by `json.dumps` in the session; this reads that grammar (RFC 8259 plus
-# Python's NaN and Infinity) with builtins only. Anything else raises ValueError.
-
-_MAX_DEPTH = 32
-_WHITESPACE = " \t\n\r"
-_DIGITS = "0123456789"
-_HEX_DIGITS = "0123456789abcdefABCDEF"
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_LITERALS = (
-    ("true", True),
-    ("false", False),
-    ("null", None),
-    ("NaN", float("nan")),
-    ("Infinity", float("inf")),
-    ("-Infinity", float("-inf")),
-)
-
-
-def parse_json_line(line: bytes) -> object:
-    """One JSON value from `line`, as `json.loads` would read it; ValueError if it is not one."""
-    text = line.decode()  # UnicodeDecodeError is a ValueError
-    value, end = _value(text, _skip(text, 0), 0)
-    if _skip(text, end) != len(text):
-        raise ValueError("extra data after the JSON value")
-    return value
-
-
-def _skip(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WHITESPACE:
-        i += 1
-    return i
-
-
-def _value(text: str, i: int, depth: int) -> tuple[object, int]:
-    if depth > _MAX_DEPTH:
-        raise ValueError("nested too deep")
-    char = text[i : i + 1]
-    if char == '"':
-        return _string(text, i + 1)
-    if char == "{":
-        return _object(text, i + 1, depth + 1)
-    if char == "[":
-        return _array(text, i + 1, depth + 1)
-    for literal, value in _LITERALS:
-        if text.startswith(literal, i):
-            return value, i + len(literal)
-    return _number(text, i)
-
-
-def _object(text: str, i: int, depth: int) -> tuple[dict[str, object], int]:
-    result: dict[str, object] = {}
-    i = _skip(text, i)
-    if text[i : i + 1] == "}":
-        return result, i + 1
-    while True:
-        if text[i : i + 1] != '"':
-            raise ValueError(f"expected a key at {i}")
-        key, i = _string(text, i + 1)
-        i = _skip(text, i)
-        if text[i : i + 1] != ":":
-            raise ValueError(f"expected ':' at {i}")
-        result[key], i = _value(text, _skip(text, i + 1), depth)
-        i = _skip(text, i)
-        char = text[i : i + 1]
-        if char == "}":
-            return result, i + 1
-        if char != ",":
-            raise ValueError(f"expected ',' or '}}' at {i}")
-        i = _skip(text, i + 1)
-
-
-def _array(text: str, i: int, depth: int) -> tuple[list[object], int]:
-    result: list[object] = []
-    i = _skip(text, i)
-    if text[i : i + 1] == "]":
-        return result, i + 1
-    while True:
-        value, i = _value(text, i, depth)
-        result.append(value)
-        i = _skip(text, i)
-        char = text[i : i + 1]
-        if char == "]":
-            return result, i + 1
-        if char != ",":
-            raise ValueError(f"expected ',' or ']' at {i}")
-        i = _skip(text, i + 1)
-
-
-def _string(text: str, i: int) -> tuple[str, int]:
-    """The string whose opening quote is just before `i`, and the index after its closing one."""
-    parts: list[str] = []
-    while True:
-        quote = text.find('"', i)
-        if quote < 0:
-            raise ValueError("unterminated string")
-        backslash = text.find("\\", i, quote)
-        end = quote if backslash < 0 else backslash
-        raw = text[i:end]
-        if any(char < " " for char in raw):
-            raise ValueError("control character in a string")
-        parts.append(raw)
-        if backslash < 0:
-            return "".join(parts), quote + 1
-        kind = text[backslash + 1 : backslash + 2]
-        if kind == "u":
-            code, i = _hex4(text, backslash + 2)
-            if 0xD800 <= code < 0xDC00 and text.startswith("\\u", i):
-                low, after = _hex4(text, i + 2)
-                if 0xDC00 <= low < 0xE000:
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    i = after
-            parts.append(chr(code))
-        elif kind in _ESCAPES:
-            parts.append(_ESCAPES[kind])
-            i = backslash + 2
-        else:
-            raise ValueError(f"bad escape at {backslash}")
-
-
-def _hex4(text: str, i: int) -> tuple[int, int]:
-    digits = text[i : i + 4]
-    if len(digits) != 4 or not all(char in _HEX_DIGITS for char in digits):
-        raise ValueError(f"bad \\u escape at {i}")
-    return int(digits, 16), i + 4
-
-
-def _digits(text: str, i: int) -> int:
-    """The index after the ASCII digits starting at `i` (str.isdigit would take any script's)."""
-    while i < len(text) and text[i] in _DIGITS:
-        i += 1
-    return i
-
-
-def _number(text: str, i: int) -> tuple[int | float, int]:
-    """-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as int when it has neither part."""
-    start = i + 1 if text[i : i + 1] == "-" else i
-    end = _digits(text, start)
-    whole = text[start:end]
-    if not whole or (len(whole) > 1 and whole[0] == "0"):
-        raise ValueError(f"not a JSON value at {i}")
-    is_float = False
-    if text[end : end + 1] == ".":
-        after = _digits(text, end + 1)
-        if after == end + 1:
-            raise ValueError(f"bad number at {i}")
-        end, is_float = after, True
-    if text[end : end + 1] in ("e", "E"):
-        exponent = end + 2 if text[end + 1 : end + 2] in ("+", "-") else end + 1
-        after = _digits(text, exponent)
-        if after == exponent:
-            raise ValueError(f"bad number at {i}")
-        end, is_float = after, True
-    token = text[i:end]
-    return (float(token) if is_float else int(token)), end

@@ -9,7 +9,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread.config import load_settings
-from retrotread.target import check_target, run_on_target, sim_profile_for
+from retrotread.target import check_target, run_on_target, sim_profile_for, simulated_treadmill
 from retrotread.treadmill.client import DeviceInfo, Treadmill
 
 if TYPE_CHECKING:
@@ -57,9 +57,7 @@ async def read_sim_device_info(profile: str | Profile = "generic") -> DeviceInfo
     """The same, through bleak, against a simulated treadmill (run it on the virtual clock).
 
     ValueError for an unknown profile name (the message lists the valid names)."""
-    from simulators.harness import open_simulator
-
-    async with open_simulator(profile) as sim:
+    async with simulated_treadmill(profile) as sim:
         return await read_device_info(
             sim.address, scanner_backend=sim.scanner_backend, client_backend=sim.client_backend
         )

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import aiomqtt
 
+from retrotread.channels.mqtt.connection import MqttConfigLike, broker_address, topics_for
+from retrotread.channels.mqtt.topics import ACK_STATES, FINAL_STATES, OFFLINE, ONLINE, RemoteCommand
 from retrotread.errors import ConnectError
-from retrotread.mqtt.connection import MqttConfigLike, broker_address, topics_for
-from retrotread.mqtt.topics import ACK_STATES, FINAL_STATES, OFFLINE, ONLINE, RemoteCommand
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,162 @@
+"""What the supervisor concludes from what the treadmill reports: pure verdicts, time passed in.
+
+Nothing here reads a clock, awaits or writes: every rule takes the moment it judges (the event
+loop's time a notification was received, or a write was decided) as an argument, so each rule can
+be swept exhaustively without a treadmill, a simulator or an event loop. The supervisor feeds
+them and acts on their verdicts (a fault stop, a slow-down, nothing).
+
+- `Overspeed`: the fastest belt allowed right now. The commanded speed, or after a decrease the
+  previous one for at most OVERSPEED_GRACE_S until the belt is seen at the new speed (a belt
+  lags behind a decrease), never above the band's ceiling, plus the tolerance.
+- `HeartRate`: above the limit the belt slows to the floor; still above it heart_rate_slow_s
+  later, the session stops.
+- `StatusWatch`: a Fitness Machine Status by its `MachineStatusOpCode`. A pulled safety key and
+  someone at the console stop the session, a withdrawn control is a fault, and one "paused"
+  status per Pause we wrote (within PAUSE_ECHO_WINDOW_S) is only that Pause's echo.
+
+Speeds are belt speeds in hundredths of km/h ("centi", `safety.limits`), as exact Fractions.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from fractions import Fraction
+
+from retrotread.ftms import MachineStatusOpCode
+from retrotread.treadmill.events import StopControl
+
+# After a decrease of the commanded speed the belt lags behind: the previous speed stays allowed
+# until the belt is seen at the new one, but no longer than this.
+OVERSPEED_GRACE_S = 15.0
+# A "paused by user" Machine Status this soon after one of our Pause writes is its echo; the
+# window only keeps a device that never echoes from turning a much later console Pause into one.
+PAUSE_ECHO_WINDOW_S = 3.0
+
+
+class Overspeed:
+    """The overspeed allowance of one session's belt.
+
+    `commanded()` hears of every change of the commanded speed, `check()` of every belt speed
+    seen; the only state is the speed a decrease left behind and until when it stays allowed."""
+
+    def __init__(self, tolerance_c: Fraction | int, grace_s: float = OVERSPEED_GRACE_S) -> None:
+        self._tolerance_c = tolerance_c
+        self._grace_s = grace_s
+        self._allowed_c = Fraction(0)  # the higher of the commanded speed and one just left
+        self._allowed_until = 0.0
+
+    def commanded(self, old_c: Fraction, new_c: Fraction, now: float) -> None:
+        """The commanded speed changes from `old_c` to `new_c` (0: nothing commanded) at `now`.
+        A decrease keeps the old speed allowed for the grace; a second decrease while the belt
+        still lags keeps the fastest of them."""
+        if new_c < old_c:
+            still_lagging = now < self._allowed_until
+            self._allowed_c = max(self._allowed_c if still_lagging else Fraction(0), old_c)
+            self._allowed_until = now + self._grace_s
+
+    def check(
+        self, belt_c: int | Fraction, commanded_c: Fraction, ceiling_c: Fraction, now: float
+    ) -> Fraction | None:
+        """The limit a belt seen at `belt_c` at `now` exceeds, or None when it is allowed.
+        A belt within the tolerance of the commanded speed has caught up with any decrease:
+        from then on only the commanded speed is allowed."""
+        allowed = commanded_c
+        if belt_c <= commanded_c + self._tolerance_c:
+            self._allowed_until = 0.0  # the belt has caught up with the decrease
+        elif now < self._allowed_until:
+            allowed = max(allowed, self._allowed_c)
+        # Never above the band's ceiling, whatever was commanded.
+        limit = min(allowed, ceiling_c) + self._tolerance_c
+        return limit if belt_c > limit else None
+
+
+class HeartRateVerdict(enum.Enum):
+    fine = "fine"  # no limit, no reading, or at or below the limit
+    slow = "slow"  # just rose above the limit: say so, and hold the belt at the floor
+    holding = "holding"  # still above it, within heart_rate_slow_s of the slow-down
+    stop = "stop"  # still above it heart_rate_slow_s after the slow-down
+
+
+class HeartRate:
+    """The heart-rate rule: above `limit_bpm`, slow to the floor; still above it `slow_s`
+    later, stop. A reading at or below the limit ends the slow-down; a packet without a heart
+    rate says nothing either way."""
+
+    def __init__(self, limit_bpm: int | None, slow_s: float) -> None:
+        self._limit_bpm = limit_bpm
+        self._slow_s = slow_s
+        self._high_since: float | None = None
+
+    @property
+    def slowing(self) -> bool:
+        """Above the limit at the last reading: every target is the floor."""
+        return self._high_since is not None
+
+    def verdict(self, bpm: int | None, now: float) -> HeartRateVerdict:
+        limit = self._limit_bpm
+        if limit is None or bpm is None:
+            return HeartRateVerdict.fine
+        if bpm <= limit:
+            self._high_since = None
+            return HeartRateVerdict.fine
+        if self._high_since is None:
+            self._high_since = now
+            return HeartRateVerdict.slow
+        if now - self._high_since >= self._slow_s:
+            return HeartRateVerdict.stop
+        return HeartRateVerdict.holding
+
+
+class StatusVerdict(enum.Enum):
+    ignore = "ignore"  # nothing the belt's safety depends on
+    pause_echo = "pause_echo"  # the machine confirms one of our Pauses
+    safety_key = "safety_key"  # the safety key was pulled: stop
+    console_stop = "console_stop"  # someone stopped or paused at the console: stop
+    control_lost = "control_lost"  # the machine withdrew our control: fault stop
+
+
+class StatusWatch:
+    """Machine statuses, judged by op code, and the pause echoes still due.
+
+    One "paused" status per Pause we wrote is its echo. Any other one (a "stopped" status, or a
+    Pause pressed at the console, even while we hold the belt paused) is someone at the console,
+    and that ends the session, as it does while running: a turn-around's resume must never
+    restart a belt the walker paused there. Before the start, only the safety key counts."""
+
+    def __init__(self, echo_window_s: float = PAUSE_ECHO_WINDOW_S) -> None:
+        self._echo_window_s = echo_window_s
+        # Deadlines of the pause echoes still due, one per Pause written: each "paused" status
+        # uses up one; any further one is someone at the console.
+        self._echoes_due: deque[float] = deque()
+
+    def pause_written(self, now: float) -> None:
+        """One of our Pauses is about to leave at `now`: its echo is due within the window."""
+        self._echoes_due.append(now + self._echo_window_s)
+
+    def verdict(
+        self,
+        opcode: MachineStatusOpCode,
+        control: StopControl | None,
+        *,
+        started: bool,
+        now: float,
+    ) -> StatusVerdict:
+        if opcode is MachineStatusOpCode.stopped_by_safety_key:
+            return StatusVerdict.safety_key
+        if opcode is MachineStatusOpCode.stopped_or_paused_by_user and started:
+            if control == "pause" and self._take_echo(now):
+                return StatusVerdict.pause_echo
+            return StatusVerdict.console_stop
+        if opcode is MachineStatusOpCode.control_permission_lost and started:
+            return StatusVerdict.control_lost
+        return StatusVerdict.ignore
+
+    def _take_echo(self, now: float) -> bool:
+        """Use up the oldest echo still due; False when none is (the console's pause)."""
+        while self._echoes_due and self._echoes_due[0] < now:
+            self._echoes_due.popleft()  # that Pause was never echoed
+        if not self._echoes_due:
+            return False
+        self._echoes_due.popleft()
+        return True
