@@ -50,7 +50,12 @@ from pydantic_settings.exceptions import SettingsError
 from retrotread import inputs
 from retrotread.errors import InputError
 from retrotread.paths import configs_dir
-from retrotread.safety.limits import DEFAULT_FORWARD_MAX_MPH, HARD_CEILING_MPH, HARD_FLOOR_MPH
+from retrotread.units import (
+    DEFAULT_FORWARD_MAX_MPH,
+    HARD_CEILING_MPH,
+    HARD_FLOOR_MPH,
+    MIN_BAND_WIDTH_MPH,
+)
 from retrotread.validation import (
     Location,
     field_error,
@@ -61,15 +66,9 @@ from retrotread.validation import (
     one_line,
 )
 
-# The hard limits live with the supervisor that enforces them; config and plans validate input
-# against the very same numbers.
-BAND_MIN_MPH = HARD_FLOOR_MPH
-BAND_MAX_MPH = HARD_CEILING_MPH
-FORWARD_LIMIT_MPH = DEFAULT_FORWARD_MAX_MPH
-
-# SPEC.md "Units and limits": a user may narrow the band, but it stays at least this wide, so
-# that a device grid has a chance to hold a speed inside it and a ramp has somewhere to go.
-MIN_BAND_WIDTH_MPH = 0.1
+# The hard limits (units.py) are the supervisor's; config and plans validate input against the
+# very same numbers. The band stays at least MIN_BAND_WIDTH_MPH wide, so that a device grid has a
+# chance to hold a speed inside it and a ramp has somewhere to go.
 # Float sums are not exact (1.1 + 0.1 > 1.2): values that differ by 0.1 as typed count as 0.1.
 _WIDTH_SLACK_MPH = 1e-9
 
@@ -126,9 +125,12 @@ def highest_floor_mph(ceiling_mph: float) -> float:
     return round(ceiling_mph - MIN_BAND_WIDTH_MPH, 6)
 
 
-BackwardMph = Annotated[float, in_range(BAND_MIN_MPH, BAND_MAX_MPH, "mph", hint=_NARROW_ONLY)]
+BackwardMph = Annotated[
+    float, in_range(HARD_FLOOR_MPH, HARD_CEILING_MPH, "mph", hint=_NARROW_ONLY)
+]
 ForwardMph = Annotated[
-    float, in_range(BAND_MIN_MPH, FORWARD_LIMIT_MPH, "mph", hint="may lower the ceiling only")
+    float,
+    in_range(HARD_FLOOR_MPH, DEFAULT_FORWARD_MAX_MPH, "mph", hint="may lower the ceiling only"),
 ]
 
 
@@ -140,9 +142,9 @@ class _Section(BaseModel):
 class SafetyConfig(_Section):
     """Limits the supervisor enforces; each may be made stricter, none looser than its range."""
 
-    max_backward_mph: BackwardMph = BAND_MAX_MPH
-    min_backward_mph: BackwardMph = BAND_MIN_MPH
-    forward_max_mph: ForwardMph = FORWARD_LIMIT_MPH
+    max_backward_mph: BackwardMph = HARD_CEILING_MPH
+    min_backward_mph: BackwardMph = HARD_FLOOR_MPH
+    forward_max_mph: ForwardMph = DEFAULT_FORWARD_MAX_MPH
     max_step_mph: Annotated[float, in_range(0, 0.5, "mph", lo_open=True)] = 0.1
     step_interval_s: Annotated[float, in_range(0.2, 10.0, "s")] = 1.0
     telemetry_timeout_s: Annotated[float, in_range(1.0, 10.0, "s")] = 3.0
@@ -166,7 +168,7 @@ class SafetyConfig(_Section):
         if not band_too_narrow(floor, ceiling):
             return self
         lowest = lowest_ceiling_mph(floor)
-        if ceiling < BAND_MAX_MPH and lowest <= BAND_MAX_MPH:
+        if ceiling < HARD_CEILING_MPH and lowest <= HARD_CEILING_MPH:
             raise field_error(
                 "max_backward_mph",
                 ceiling,
@@ -176,7 +178,7 @@ class SafetyConfig(_Section):
         raise field_error(
             "min_backward_mph",
             floor,
-            f"must be <= {format_number(max(highest_floor_mph(ceiling), BAND_MIN_MPH))} mph, "
+            f"must be <= {format_number(max(highest_floor_mph(ceiling), HARD_FLOOR_MPH))} mph, "
             f"at least {_WIDTH} mph below max_backward_mph ({format_number(ceiling)} mph)",
         )
 

@@ -156,9 +156,9 @@ def run(
 def parse_max_speed(text: str | None) -> float | None:
     """`--max-speed` is read as text so that a non-number gets the same one line, naming the
     range, as a number outside it (the range check itself is the plan's)."""
-    from retrotread.config import BAND_MAX_MPH, BAND_MIN_MPH
     from retrotread.errors import InputError
     from retrotread.session.plan import validate_max_speed
+    from retrotread.units import HARD_CEILING_MPH, HARD_FLOOR_MPH
 
     if text is None:
         return None
@@ -166,6 +166,7 @@ def parse_max_speed(text: str | None) -> float | None:
         mph = float(text)
     except ValueError:
         raise InputError(
-            f"--max-speed = {text}: must be a number within {BAND_MIN_MPH!r}..{BAND_MAX_MPH!r} mph"
+            f"--max-speed = {text}: must be a number within "
+            f"{HARD_FLOOR_MPH!r}..{HARD_CEILING_MPH!r} mph"
         ) from None
     return validate_max_speed(mph)

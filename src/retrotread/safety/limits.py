@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from retrotread.errors import InputError
-from retrotread.units import KMH_PER_MPH_EXACT
+from retrotread.units import (
+    DEFAULT_FORWARD_MAX_MPH,
+    HARD_CEILING_MPH,
+    HARD_FLOOR_MPH,
+    KMH_PER_MPH_EXACT,
+)
 
-HARD_FLOOR_MPH = 0.5  # SPEC.md: the backward-walking band is 0.5 to 3.0 mph
-HARD_CEILING_MPH = 3.0
-# The band stays at least this wide (ceiling >= floor + 0.1): SPEC.md "Units and limits".
-MIN_BAND_WIDTH_MPH = 0.1
-# Forward segments are walking between backward bouts (the guide's intervals); 4 mph is a brisk
-# walk. Anything faster would be a run right before a turn-around, which the guide never suggests.
-DEFAULT_FORWARD_MAX_MPH = 4.0
 FINEST_INCREMENT = 1  # 0.01 in the device's unit, FTMS resolution, when a device reports none
 MIN_SPEED_QUIRK_C = 100  # min_speed_1kmh: the belt never runs below 1.0 km/h
 

@@ -22,23 +22,20 @@ from pydantic import (
 )
 
 from retrotread import inputs
-from retrotread.config import (
-    BAND_MAX_MPH,
-    BAND_MIN_MPH,
-    FORWARD_LIMIT_MPH,
-    MIN_BAND_WIDTH_MPH,
-    SafetyConfig,
-    TurnaroundMode,
-    band_too_narrow,
-    lowest_ceiling_mph,
-)
+from retrotread.config import SafetyConfig, TurnaroundMode, band_too_narrow, lowest_ceiling_mph
 from retrotread.errors import InputError
 from retrotread.events import Direction
+from retrotread.units import (
+    DEFAULT_FORWARD_MAX_MPH,
+    HARD_CEILING_MPH,
+    HARD_FLOOR_MPH,
+    MIN_BAND_WIDTH_MPH,
+)
 from retrotread.validation import field_error, format_number, in_range, one_line
 
 HARD_LIMITS_MPH: dict[Direction, tuple[float, float]] = {
-    Direction.backward: (BAND_MIN_MPH, BAND_MAX_MPH),
-    Direction.forward: (BAND_MIN_MPH, FORWARD_LIMIT_MPH),
+    Direction.backward: (HARD_FLOOR_MPH, HARD_CEILING_MPH),
+    Direction.forward: (HARD_FLOOR_MPH, DEFAULT_FORWARD_MAX_MPH),
 }
 
 MAX_SEGMENTS = 500
@@ -190,13 +187,13 @@ class Plan(BaseModel):
         the pacer would chase a rate the supervisor stops for.
         """
         max_speed_mph = validate_max_speed(max_speed_mph)
-        user_cap = max_speed_mph if max_speed_mph is not None else FORWARD_LIMIT_MPH
+        user_cap = max_speed_mph if max_speed_mph is not None else DEFAULT_FORWARD_MAX_MPH
         limits = {
             Direction.backward: (
                 safety.min_backward_mph,
                 min(safety.max_backward_mph, user_cap),
             ),
-            Direction.forward: (BAND_MIN_MPH, min(safety.forward_max_mph, user_cap)),
+            Direction.forward: (HARD_FLOOR_MPH, min(safety.forward_max_mph, user_cap)),
         }
         # SPEC.md: the band stays at least 0.1 mph wide. `Settings.check_speed_caps` says the
         # same with each value's source; this guards callers that build a SafetyConfig directly.
@@ -240,9 +237,9 @@ def _band_too_narrow(what: str, ceiling: float, floor: float) -> InputError:
 
 def validate_max_speed(mph: float | None) -> float | None:
     """`--max-speed` may only lower the ceiling: refuse anything outside the band (exit 2)."""
-    if mph is not None and not BAND_MIN_MPH <= mph <= BAND_MAX_MPH:
+    if mph is not None and not HARD_FLOOR_MPH <= mph <= HARD_CEILING_MPH:
         raise InputError(
-            f"--max-speed = {mph!r}: must be within {BAND_MIN_MPH!r}..{BAND_MAX_MPH!r} mph "
+            f"--max-speed = {mph!r}: must be within {HARD_FLOOR_MPH!r}..{HARD_CEILING_MPH!r} mph "
             "(may lower the ceiling, never raise it)"
         )
     return mph
