@@ -17,13 +17,15 @@ import struct
 import subprocess
 import threading
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pydantic import SecretStr
+
+from retrotread.config import MqttConfig
 
 HOST = "127.0.0.1"
 ADMIN = ("admin", "admin-secret")  # may do anything
@@ -42,20 +44,6 @@ def free_port() -> int:
         sock.bind((HOST, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-@dataclass(frozen=True)
-class MqttTestConfig:
-    """The `[mqtt]` section as the bridge reads it (structurally an MqttConfigLike)."""
-
-    url: str
-    username: str | None
-    password: str | None
-    ca_file: Path | None
-    id: str | None
-    telemetry_hz: float = 1.0
-    discovery: bool = True
-    base_topic: str = "retrotread"
 
 
 class Broker:
@@ -129,12 +117,13 @@ class Broker:
         tls: bool = False,
         telemetry_hz: float = 1.0,
         discovery: bool = True,
-    ) -> MqttTestConfig:
+    ) -> MqttConfig:
+        """The real, validated `[mqtt]` section for this broker."""
         url = f"mqtts://{HOST}:{self.tls_port}" if tls else f"mqtt://{HOST}:{self.port}"
-        return MqttTestConfig(
+        return MqttConfig(
             url=url,
             username=user[0] if user else None,
-            password=user[1] if user else None,
+            password=SecretStr(user[1]) if user else None,
             ca_file=self.ca_file if tls else None,
             id=tid,
             telemetry_hz=telemetry_hz,

@@ -5,7 +5,6 @@ Broker settings and secrets reach the processes through the environment, never a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import shutil
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from retrotread.channels.mqtt import publish_stop
-from tests.mqtt.broker import Broker, MqttTestConfig, free_port
+from retrotread.config import MqttConfig
+from tests.mqtt.broker import Broker, free_port
 from tests.mqtt.conftest import Inbox, client_for, payload_json
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.e2e]
@@ -35,7 +35,7 @@ RETROTREAD = str(Path(sys.executable).with_name("retrotread"))
 TIME_SCALE = "50"  # virtual seconds per real second: fast, yet real I/O still reaches the session
 
 
-def _env(config: MqttTestConfig, tmp_path: Path, name: str) -> dict[str, str]:
+def _env(config: MqttConfig, tmp_path: Path, name: str) -> dict[str, str]:
     """A private environment; each process gets its own runtime dir, so `retrotread stop` finds
     no local session and must go through the broker. The runtime dir is short (`mkdtemp` in the
     system temp dir): under pytest's deep tmp_path a socket path would not fit, and retrotread
@@ -46,7 +46,7 @@ def _env(config: MqttTestConfig, tmp_path: Path, name: str) -> dict[str, str]:
         **os.environ,
         "RETROTREAD_MQTT__URL": config.url,
         "RETROTREAD_MQTT__USERNAME": config.username or "",
-        "RETROTREAD_MQTT__PASSWORD": config.password or "",
+        "RETROTREAD_MQTT__PASSWORD": config.password.get_secret_value() if config.password else "",
         "RETROTREAD_MQTT__ID": config.id or "",
         "RETROTREAD_MQTT__BASE_TOPIC": config.base_topic,
         "RETROTREAD_DATA_DIR": str(tmp_path / "data"),
@@ -57,7 +57,7 @@ def _env(config: MqttTestConfig, tmp_path: Path, name: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def session_process(
-    config: MqttTestConfig, tmp_path: Path
+    config: MqttConfig, tmp_path: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
         *(RETROTREAD, "run", "--sim", "--mqtt", "--time-scale", TIME_SCALE),
@@ -101,7 +101,7 @@ async def test_stop_on_the_fleet_topic_ends_a_real_session_with_exit_3(
     broker: Broker, tid: str, tmp_path: Path
 ) -> None:
     fleet = f"fleet-{tid}"
-    config = dataclasses.replace(broker.config(tid), base_topic=fleet)
+    config = broker.config(tid).model_copy(update={"base_topic": fleet})
     async with session_process(config, tmp_path) as process, client_for(broker) as coach:
         await coach.subscribe(f"{fleet}/{tid}/state")
         async for message in coach.messages:
@@ -138,7 +138,7 @@ async def test_the_last_will_says_offline_when_a_session_process_is_killed(
             break
 
 
-async def _stop_command(config: MqttTestConfig, tmp_path: Path, *args: str) -> tuple[int, str]:
+async def _stop_command(config: MqttConfig, tmp_path: Path, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         *(RETROTREAD, "stop", "--mqtt", *args),
         env=_env(config, tmp_path, "stop"),
@@ -165,14 +165,14 @@ async def test_retrotread_stop_mqtt_id_stops_a_session_through_the_broker(
 async def test_retrotread_stop_mqtt_all_stops_the_fleet(
     broker: Broker, tid: str, tmp_path: Path
 ) -> None:
-    config = dataclasses.replace(broker.config(tid), base_topic=f"fleet-{tid}")
+    config = broker.config(tid).model_copy(update={"base_topic": f"fleet-{tid}"})
     async with session_process(config, tmp_path) as process, client_for(broker) as watcher:
         await watcher.subscribe(f"fleet-{tid}/{tid}/state")
         async for message in watcher.messages:
             if payload_json(message)["state"] == "running":
                 break
         code, output = await _stop_command(
-            dataclasses.replace(config, id="coach"), tmp_path, "--all"
+            config.model_copy(update={"id": "coach"}), tmp_path, "--all"
         )
         assert await asyncio.wait_for(process.wait(), 30) == 3
     assert code == 0, output
@@ -182,6 +182,6 @@ async def test_retrotread_stop_mqtt_all_stops_the_fleet(
 async def test_retrotread_stop_mqtt_without_a_broker_exits_4(
     broker: Broker, tmp_path: Path
 ) -> None:
-    config = dataclasses.replace(broker.config("x"), url=f"mqtt://127.0.0.1:{free_port()}")
+    config = broker.config("x").model_copy(update={"url": f"mqtt://127.0.0.1:{free_port()}"})
     code, output = await _stop_command(config, tmp_path, "--id", "x")
     assert code == 4, output

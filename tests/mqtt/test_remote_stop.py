@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 import pytest
 
@@ -57,14 +56,14 @@ async def test_an_already_stopped_session_still_answers(
 
 async def test_stop_all_waits_for_every_online_treadmill(broker: Broker, tid: str) -> None:
     fleet = f"fleet-{tid}"  # a base topic of its own: no other test's treadmill is in this fleet
-    config = dataclasses.replace(broker.config("coach"), base_topic=fleet)
+    config = broker.config("coach").model_copy(update={"base_topic": fleet})
     sessions = {f"belt{n}": StubSession() for n in range(3)}
     async with contextlib.AsyncExitStack() as stack:
         watcher = await stack.enter_async_context(client_for(broker))
         await watcher.subscribe(f"{fleet}/+/availability")
         for name, session in sessions.items():
             await stack.enter_async_context(
-                MqttBridge(dataclasses.replace(config, id=name), session)
+                MqttBridge(config.model_copy(update={"id": name}), session)
             )
         online: set[str] = set()
         async for message in watcher.messages:  # a stop-all only waits for those already online
@@ -85,7 +84,7 @@ async def test_an_offline_target_returns_at_once_unacknowledged(broker: Broker, 
 
 
 async def test_an_unreachable_broker_is_a_connect_error(broker: Broker, tid: str) -> None:
-    config = dataclasses.replace(broker.config(tid), url=f"mqtt://127.0.0.1:{free_port()}")
+    config = broker.config(tid).model_copy(update={"url": f"mqtt://127.0.0.1:{free_port()}"})
     with pytest.raises(ConnectError) as caught:
         await publish_stop(config, tid, timeout_s=2.0)
     assert caught.value.exit_code == 4

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from aiomqtt.exceptions import MqttConnectError
 
@@ -81,6 +79,6 @@ async def test_tls_with_the_test_ca(broker: Broker, tid: str, inbox: Inbox) -> N
 
 
 async def test_tls_refuses_a_server_the_ca_does_not_vouch_for(broker: Broker, tid: str) -> None:
-    untrusting = dataclasses.replace(broker.config(tid, tls=True), ca_file=None)  # system CAs
+    untrusting = broker.config(tid, tls=True).model_copy(update={"ca_file": None})  # system CAs
     with pytest.raises(ConnectError):
         await publish_stop(untrusting, tid, timeout_s=2.0)

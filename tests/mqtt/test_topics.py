@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -10,16 +9,17 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from retrotread.channels.mqtt.connection import broker_address, topics_for
 from retrotread.channels.mqtt.topics import RemoteCommand, Topics, parse_command, sanitize_id
+from retrotread.config import MqttConfig
 from retrotread.errors import InputError
-from tests.mqtt.broker import MqttTestConfig
 
 
-def _config(url: str, **changes: Any) -> MqttTestConfig:
-    base = MqttTestConfig(url=url, username="u", password="p", ca_file=None, id="belt1")
-    return dataclasses.replace(base, **changes)
+def _config(url: str, **changes: Any) -> MqttConfig:
+    fields: dict[str, Any] = {"url": url, "username": "u", "password": SecretStr("p")}
+    return MqttConfig(**({"id": "belt1"} | fields | changes))
 
 
 @pytest.mark.parametrize(
@@ -89,12 +89,10 @@ def test_topics_follow_the_spec() -> None:
     assert topics.telemetry == "retrotread/belt1/telemetry"
     assert topics.command == "retrotread/belt1/command"
     assert topics.fleet_command == "retrotread/all/command"
-    assert topics_for(_config("mqtt://h", id=None), None).id  # host-derived default
+    assert topics_for(MqttConfig(url="mqtt://h"), None).id  # host-derived default
 
 
 def test_broker_address_defaults_ports_and_unwraps_secrets() -> None:
-    from pydantic import SecretStr
-
     plain = broker_address(_config("mqtt://broker.lan", password=SecretStr("s3cret")))
     assert (plain.host, plain.port, plain.password, plain.tls) == (
         "broker.lan",
@@ -111,9 +109,9 @@ def test_broker_address_defaults_ports_and_unwraps_secrets() -> None:
 @pytest.mark.parametrize(
     "url", ["http://h:1883", "mqtt://user:pw@h:1883", "mqtt://", "mqtt://h:notaport", "h:1883"]
 )
-def test_bad_urls_are_input_errors(url: str) -> None:
-    with pytest.raises(InputError):
-        broker_address(_config(url))
+def test_bad_urls_are_refused_by_the_config(url: str) -> None:
+    with pytest.raises(ValueError, match="mqtt://host"):
+        _config(url)
 
 
 def test_an_unreadable_ca_file_is_an_input_error(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Literal
 import aiomqtt
 import structlog
 
-from retrotread.channels.mqtt.connection import MqttConfigLike, broker_address, topics_for
+from retrotread.channels.mqtt.connection import broker_address, topics_for
 from retrotread.channels.mqtt.discovery import discovery_messages
 from retrotread.channels.mqtt.topics import (
     HA_STATUS_TOPIC,
@@ -40,6 +40,7 @@ from retrotread.channels.mqtt.topics import (
     RemoteCommand,
     parse_command,
 )
+from retrotread.config import MqttConfig
 from retrotread.errors import InputError
 from retrotread.events import Event, TelemetryEvent
 from retrotread.session.control import SessionControl
@@ -152,7 +153,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
 
     def __init__(
         self,
-        config: MqttConfigLike,
+        config: MqttConfig,
         session: SessionControl,
         *,
         telemetry_buffer: int = 64,
@@ -514,7 +515,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
 
 
 def bridge_session(
-    session: SessionControl, config: MqttConfigLike
+    session: SessionControl, config: MqttConfig
 ) -> contextlib.AbstractAsyncContextManager[object]:
     """The engine's attachment: `async with bridge_session(control, settings.mqtt): ...`."""
     return MqttBridge(config, session)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from retrotread.channels.mqtt.connection import MqttConfigLike, broker_address, topics_for
+from retrotread.channels.mqtt.connection import broker_address, topics_for
 from retrotread.channels.mqtt.topics import ACK_STATES, FINAL_STATES, OFFLINE, ONLINE, RemoteCommand
+from retrotread.config import MqttConfig
 from retrotread.errors import ConnectError
 
 
@@ -48,7 +49,7 @@ class _Target:
 
 
 async def publish_stop(
-    config: MqttConfigLike,
+    config: MqttConfig,
     target_id: str | None = None,
     all_: bool = False,
     timeout_s: float = 5.0,

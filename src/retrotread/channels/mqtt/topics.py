@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import json
 import re
-import socket
 from dataclasses import dataclass
 
 HA_PREFIX = "homeassistant"
@@ -37,11 +36,6 @@ def sanitize_id(raw: str) -> str:
     MQTT wildcards (`+`, `#`) or `/` in an id would let one treadmill's topics cover another's."""
     cleaned = _ID_UNSAFE.sub("-", raw.strip().lower()).strip("-")
     return cleaned or "treadmill"
-
-
-def default_id() -> str:
-    """The host name's first label: two controllers on one broker differ without configuration."""
-    return sanitize_id(socket.gethostname().split(".")[0])
 
 
 @dataclass(frozen=True)
