@@ -632,7 +632,7 @@ def load_settings(config_file: Path | None = None, *, for_stop: bool = False) ->
         for path, data in reversed(layers):
             if _has(data, loc):
                 return f"config {path}"
-        return f"config {layers[-1][0]}"
+        return "default"  # the model's own default, written in no file
 
     try:
         settings = Settings(**merged)
@@ -644,3 +644,34 @@ def load_settings(config_file: Path | None = None, *, for_stop: bool = False) ->
         raise InputError(f"environment: {err}{cause}") from None
     settings._source_of = source_of
     return settings
+
+
+def effective_settings(settings: Settings) -> dict[str, dict[str, dict[str, Any]]]:
+    """`retrotread config`: every setting's value and where it came from, by section.
+
+    The source is `default` (the shipped defaults, or the model's own), `file PATH` (the user's
+    config) or `environment NAME`. Secrets are never shown, only whether one is set.
+    """
+    default_file = f"config {default_config_path()}"
+    report: dict[str, dict[str, dict[str, Any]]] = {}
+    for section_name in type(settings).model_fields:
+        section = getattr(settings, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        entries: dict[str, dict[str, Any]] = {}
+        for key in type(section).model_fields:
+            value = getattr(section, key)
+            if isinstance(value, SecretStr) or (value is not None and looks_secret(key)):
+                value = "(set)"
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            source = settings.source((section_name, key))
+            if source == default_file:
+                source = "default"
+            elif source.startswith("config "):
+                source = "file " + source.removeprefix("config ")
+            entries[key] = {"value": value, "source": source}
+        report[section_name] = entries
+    return report

@@ -246,10 +246,10 @@ async def stop_treadmill(
     client_backend: "type[BaseBleakClient] | None" = None,
 ) -> StopOutcome:
     """Connect to `device` (address or name) and stop its belt on the supervisor's stop
-    procedure (a stop-only Supervisor: Request Control, a refusal tolerated, FTMS Stop, verified
+    procedure (`safety.foreign_belt`: Request Control, a refusal tolerated, FTMS Stop, verified
     by telemetry). ConnectError (exit 4) if it can't be reached."""
     from retrotread.events import CommandEvent, Event, SafetyEvent, TelemetryEvent
-    from retrotread.safety.supervisor import Supervisor
+    from retrotread.safety.foreign_belt import stop_foreign_belt
     from retrotread.treadmill import Quirks, Treadmill
 
     treadmill = await Treadmill.connect(
@@ -276,12 +276,13 @@ async def stop_treadmill(
             seen["unverified"] = True
 
     try:
-        supervisor = Supervisor(treadmill, settings.safety, foreign_belt=True)
-        supervisor.add_listener(observe)
-        try:
-            ack = await supervisor.stop_foreign_belt(STOP_SOURCE, attempts=DEVICE_STOP_ATTEMPTS)
-        finally:
-            await supervisor.close()
+        ack = await stop_foreign_belt(
+            treadmill,
+            settings.safety,
+            STOP_SOURCE,
+            attempts=DEVICE_STOP_ATTEMPTS,
+            listener=observe,
+        )
     finally:
         await treadmill.disconnect()
     if ack.acknowledged and not seen["unverified"]:

@@ -47,7 +47,7 @@ def test_unknown_program_exits_2_with_one_line(capsys: pytest.CaptureFixture[str
     assert captured.out == ""
     assert captured.err == (
         "retrotread: error: unknown program 'nope'; built-in programs: "
-        "first-steps, cooldown, intervals, rehab, athletic\n"
+        "first-steps, cooldown, intervals, rehab, athletic (or a path to a plan file)\n"
     )
 
 

@@ -1,8 +1,10 @@
-"""The other commands of the CLI table: info, programs, stop without a session, scan, help."""
+"""The other commands of the CLI table: info, programs, config, stop without a session, scan,
+help."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,50 @@ def test_global_options_come_before_the_command(cli: RunScript) -> None:
     bad = cli("--log-format", "xml", "programs")
     assert bad.code == 2
     assert "--log-format" in bad.error_line()
+
+
+def test_config_names_each_settings_source(retrotread: RunScript) -> None:
+    result = retrotread(
+        "config",
+        "--json",
+        env={
+            "RETROTREAD_SAFETY__MAX_BACKWARD_MPH": "2.0",
+            "RETROTREAD_MQTT__PASSWORD": "hunter2",
+        },
+    )
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["safety"]["max_backward_mph"] == {
+        "value": 2.0,
+        "source": "environment RETROTREAD_SAFETY__MAX_BACKWARD_MPH",
+    }
+    assert report["safety"]["min_backward_mph"] == {"value": 0.5, "source": "default"}
+    assert report["mqtt"]["password"]["value"] == "(set)"
+    assert "hunter2" not in result.out
+
+
+def test_config_names_the_users_file(cli: RunScript, tmp_path: Path) -> None:
+    user = tmp_path / "mine.toml"
+    user.write_text("[safety]\nmax_backward_mph = 2.5\n")
+    result = cli("--config", str(user), "config")
+    assert result.code == 0, result.err
+    assert f"safety.max_backward_mph = 2.5  (file {user})" in result.out.splitlines()
+
+
+def test_config_refuses_a_bad_setting_with_one_line(retrotread: RunScript) -> None:
+    result = retrotread("config", env={"RETROTREAD_SAFETY__MAX_BACKWARD_MPH": "3.5"})
+    assert result.code == 2
+    assert "max_backward_mph" in result.error_line()
+
+
+def test_programs_checks_a_plan_file(cli: RunScript, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 1.0\n')
+    result = cli("programs", str(good), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["segments"][0]["target_mph"] == 1.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 9.0\n')
+    result = cli("programs", str(bad))
+    assert result.code == 2
+    assert "segments[0].target_mph" in result.error_line()

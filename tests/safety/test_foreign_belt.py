@@ -1,6 +1,6 @@
-"""A belt something else started, stopped through a stop-only Supervisor (`foreign_belt=True`):
-the path of `retrotread stop --device`. The simulator's control log is the witness of what was
-written; "another app" is a second client that starts the belt and leaves it running."""
+"""A belt something else started, stopped by `stop_foreign_belt`: the path of `retrotread stop
+--device`. The simulator's control log is the witness of what was written; "another app" is a
+second client that starts the belt and leaves it running."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.errors import ControlPointError, InputError, LatchedError
-from retrotread.events import CommandEvent, Event, SafetyEvent, SessionState, StoppedEvent
-from retrotread.safety.supervisor import MAX_STOP_ATTEMPTS, Supervisor
+from retrotread.errors import ControlPointError, InputError
+from retrotread.events import CommandEvent, Event, SafetyEvent, StopAck, StoppedEvent
+from retrotread.safety.foreign_belt import stop_foreign_belt
+from retrotread.safety.latch import MAX_STOP_ATTEMPTS
+from retrotread.safety.supervisor import Supervisor
 from retrotread.treadmill import Telemetry, Treadmill
 from simulators.harness import Simulator, open_simulator
 from simulators.profiles import Profile, SpeedRange, load_profile
@@ -28,12 +30,16 @@ MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 class ForeignRig:
     sim: Simulator
     treadmill: Treadmill
-    supervisor: Supervisor
-    log_start: int  # control-log entries written before our Supervisor existed (the other app)
+    log_start: int  # control-log entries written before our stop began (the other app)
     events: list[Event] = field(default_factory=list)
 
+    async def stop(self, attempts: int = MAX_STOP_ATTEMPTS) -> StopAck:
+        return await stop_foreign_belt(
+            self.treadmill, SafetyConfig(), "cli", attempts=attempts, listener=self.events.append
+        )
+
     def ours(self) -> list[int]:
-        """Opcodes written since the stop-only Supervisor took over."""
+        """Opcodes written since our stop began."""
         return [x.opcode for x in self.sim.treadmill.control_log[self.log_start :]]
 
     def commands(self, op: str) -> list[str]:
@@ -72,20 +78,16 @@ async def foreign_rig(
         treadmill = await Treadmill.connect(
             sim.address, scanner_backend=sim.scanner_backend, client_backend=sim.client_backend
         )
-        supervisor = Supervisor(treadmill, SafetyConfig(), foreign_belt=True)
-        r = ForeignRig(sim, treadmill, supervisor, len(sim.treadmill.control_log))
-        supervisor.add_listener(r.events.append)
         try:
-            yield r
+            yield ForeignRig(sim, treadmill, len(sim.treadmill.control_log))
         finally:
-            await supervisor.close()
             await treadmill.disconnect()
 
 
 async def test_a_running_foreign_belt_is_stopped_and_verified() -> None:
     async with foreign_rig() as r:
         assert r.sim.treadmill.belt_speed_kmh == 3.0
-        ack = await r.supervisor.stop_foreign_belt("cli")
+        ack = await r.stop()
         assert ack.acknowledged
         assert r.sim.treadmill.belt_speed_kmh == 0
         assert r.ours() == [ftms.OpCode.request_control, ftms.OpCode.stop_or_pause]
@@ -93,14 +95,13 @@ async def test_a_running_foreign_belt_is_stopped_and_verified() -> None:
         assert r.commands("stop") == ["success"]
         stopped = r.stopped()
         assert (stopped.reason, stopped.source, stopped.belt_mph) == ("estop", "cli", 0)
-        assert r.supervisor.state is SessionState.stopped
-        assert await r.supervisor.wait_ended() == "estop"
+        assert ack.belt_mph == 0
 
 
 async def test_a_refused_request_control_does_not_keep_the_stop_from_being_written() -> None:
     """A device that refuses Request Control yet obeys its commands (control-rejected)."""
     async with foreign_rig("control-rejected") as r:
-        ack = await r.supervisor.stop_foreign_belt("cli")
+        ack = await r.stop()
         assert ack.acknowledged
         assert r.commands("request_control") == ["control_not_permitted"]
         assert r.ours() == [ftms.OpCode.request_control, ftms.OpCode.stop_or_pause]
@@ -110,7 +111,7 @@ async def test_a_refused_request_control_does_not_keep_the_stop_from_being_writt
 @pytest.mark.parametrize("attempts", [1, 2, MAX_STOP_ATTEMPTS])
 async def test_a_refused_stop_is_retried_then_reported_unverified(attempts: int) -> None:
     async with foreign_rig(faults=["reject@0:stop"]) as r:
-        ack = await r.supervisor.stop_foreign_belt("cli", attempts=attempts)
+        ack = await r.stop(attempts)
         assert not ack.acknowledged
         # Each attempt: Stop, and after its refusal Request Control and Stop once more.
         assert r.ours().count(ftms.OpCode.stop_or_pause) == 2 * attempts
@@ -120,44 +121,36 @@ async def test_a_refused_stop_is_retried_then_reported_unverified(attempts: int)
         assert r.stopped().reason == "estop"
 
 
-async def test_a_foreign_belt_supervisor_never_moves_the_belt() -> None:
+async def test_a_standing_belt_still_gets_its_stop_and_nothing_that_moves_it() -> None:
+    """Nobody knows what a foreign belt does: the Stop is written even when it stands, and
+    Request Control and Stop are all that is ever written."""
     async with foreign_rig(running=False) as r:
-        with pytest.raises(LatchedError):
-            await r.supervisor.take_control()
-        with pytest.raises(LatchedError):
-            await r.supervisor.start()
-        with pytest.raises(LatchedError):
-            await r.supervisor.set_target(1.0, "backward")
-        with pytest.raises(LatchedError):
-            await r.supervisor.resume()
-        paused = await r.supervisor.pause("mqtt")
-        assert paused.detail == "latched"
-        await r.supervisor.stop_foreign_belt("cli")
+        ack = await r.stop()
+        assert ack.acknowledged
+        assert r.ours() == [ftms.OpCode.request_control, ftms.OpCode.stop_or_pause]
         assert not MOVING_OPS & set(r.ours())
+        assert not [e for e in r.events if isinstance(e, SafetyEvent)]
+        assert r.stopped().reason == "estop"
+        await asyncio.sleep(10)
         assert r.sim.treadmill.belt_speed_kmh == 0
 
 
-async def test_a_standing_belt_still_gets_its_stop() -> None:
-    """Nobody knows what a foreign belt does: the Stop is written even when it stands."""
+async def test_the_foreign_stop_runs_once_and_never_around_a_session_supervisor() -> None:
+    """Both claim the control point: a second stop of the same Treadmill, or one of a Treadmill
+    a session's Supervisor holds, is refused before anything is written."""
     async with foreign_rig(running=False) as r:
-        ack = await r.supervisor.stop_foreign_belt("cli")
-        assert ack.acknowledged
-        assert ftms.OpCode.stop_or_pause in r.ours()
-        assert not [e for e in r.events if isinstance(e, SafetyEvent)]
-
-
-async def test_the_foreign_stop_runs_once_and_only_on_a_foreign_belt_supervisor() -> None:
-    async with foreign_rig(running=False) as r:
-        await r.supervisor.stop_foreign_belt("cli")
+        await r.stop()
+        written = len(r.sim.treadmill.control_log)
         with pytest.raises(RuntimeError):
-            await r.supervisor.stop_foreign_belt("cli")
+            await r.stop()
+        assert len(r.sim.treadmill.control_log) == written
     async with open_simulator("generic") as sim:
         treadmill = await Treadmill.connect(
             sim.address, scanner_backend=sim.scanner_backend, client_backend=sim.client_backend
         )
         session = Supervisor(treadmill, SafetyConfig())
         with pytest.raises(RuntimeError):
-            await session.stop_foreign_belt("cli")
+            await stop_foreign_belt(treadmill, SafetyConfig(), "cli")
         assert not sim.treadmill.control_log
         await session.close()
         await treadmill.disconnect()
@@ -173,8 +166,6 @@ async def test_a_device_whose_grid_misses_the_walking_band_can_still_be_stopped(
         )
         with pytest.raises(InputError):
             Supervisor(treadmill, SafetyConfig())  # a session refuses such a device
-        stopper = Supervisor(treadmill, SafetyConfig(), foreign_belt=True)
-        ack = await stopper.stop_foreign_belt("cli")
+        ack = await stop_foreign_belt(treadmill, SafetyConfig(), "cli")
         assert ack.acknowledged
-        await stopper.close()
         await treadmill.disconnect()

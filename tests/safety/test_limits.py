@@ -19,12 +19,12 @@ from retrotread.errors import InputError
 from retrotread.safety.limits import (
     SpeedGrid,
     backward_band,
+    device_grid,
     forward_band,
     mph_to_centi,
     ramp_step_c,
     step_wait_s,
 )
-from retrotread.safety.supervisor import device_grid
 from retrotread.treadmill import DeviceInfo
 from retrotread.units import KMH_PER_MPH_EXACT
 

@@ -6,6 +6,7 @@ the command it is listed under.
 """
 
 COMMAND_MODULES: dict[str, str] = {
+    "config": "retrotread.cli.config_cmd",
     "decode": "retrotread.cli.decode_cmd",
     "info": "retrotread.cli.info_cmd",
     "programs": "retrotread.cli.programs_cmd",

@@ -104,10 +104,16 @@ def _show_plan(plan: "Plan") -> None:
 
 @app.command(cls=QuietCommand)
 def programs(
-    name: Annotated[str | None, typer.Argument(help="Show this program's segments.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NAME|FILE]",
+            help="Show this program (or check this plan file) with its segments.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the built-in programs, or show one with its segments."""
+    """List the built-in programs, or show one (or a plan file, checked) with its segments."""
     if name is None and not as_json:
         # The list reads the shipped files' summaries: validating them would import pydantic.
         from retrotread.session.programs import program_summaries
@@ -116,9 +122,9 @@ def programs(
         return
     import json
 
-    from retrotread.session.programs import list_programs, load_program
+    from retrotread.session.programs import list_programs, program_or_plan
 
-    plans = [load_program(name)] if name is not None else list_programs()
+    plans = [program_or_plan(name)] if name is not None else list_programs()
     if as_json:
         dumped = [plan.model_dump(mode="json") for plan in plans]
         print(json.dumps(dumped[0] if name is not None else dumped))

@@ -220,7 +220,9 @@ class Reports:
         so that answer is never taken for the next command's, and it is reported (and a refusal
         still reaches `refused`) like any other."""
         task = asyncio.ensure_future(
-            self._report(op, write, refused, mph=mph, kmh=kmh, incline_pct=incline_pct, source=source)
+            self._report(
+                op, write, refused, mph=mph, kmh=kmh, incline_pct=incline_pct, source=source
+            )
         )
         task.add_done_callback(_retrieve_exception)
         await asyncio.shield(task)
@@ -276,8 +278,9 @@ class StopProcedure:
     """Stop the belt behind `latch` and verify it, then end the latch.
 
     `write_stop()` puts a Stop on the wire at once (the emergency path: no await before it);
-    `begin()` runs the rest once: verify, retry, reconnect, give up, end. It watches the belt
-    through `observe()` (every Treadmill Data packet) and `link_lost()`."""
+    `run()`, awaited once after the latch, does the rest: verify, retry, reconnect, give up,
+    end. It watches the belt through `observe()` (every Treadmill Data packet) and
+    `link_lost()`."""
 
     def __init__(
         self,
@@ -295,7 +298,6 @@ class StopProcedure:
         self._verify_timeout_s = verify_timeout_s
         self.belt_c = 0  # the last belt speed seen, centi-km/h
         self._stop_write: asyncio.Task[bool] | None = None
-        self._run: asyncio.Task[None] | None = None
         self._stop_acked = asyncio.Event()
         self._belt_zero = asyncio.Event()
         self._link_lost = asyncio.Event()
@@ -342,10 +344,21 @@ class StopProcedure:
         if write is None or (write.done() and not self._stop_acked.is_set()):
             self._stop_write = self._loop.create_task(self._write_stop(source))
 
-    def begin(self, max_attempts: int = MAX_STOP_ATTEMPTS, *, belt_may_run: bool) -> None:
-        """Run the procedure (once) in its own task; a belt that cannot run ends it at once."""
-        if self._run is None:
-            self._run = self._loop.create_task(self._finish(max_attempts, belt_may_run))
+    async def run(self, max_attempts: int = MAX_STOP_ATTEMPTS, *, belt_may_run: bool) -> None:
+        """The rest of the procedure, awaited once after the latch: verify that the belt reaches
+        0; retry Stop (reconnecting and retaking control as needed) until it does, the link
+        cannot be restored, or the attempts run out. Then end the latch, whatever went wrong on
+        the way: a session must never hang in `stopping`. A belt that never started cannot run:
+        nothing to verify."""
+        verified = not belt_may_run
+        try:
+            verified = await self._verify(max_attempts) if belt_may_run else True
+        except Exception:
+            log.exception("the stop procedure failed")
+        finally:
+            if not verified:
+                self._reports.safety("stop_unverified", "stop", "the belt was not seen at 0")
+            self._end()
 
     async def retake_control(self) -> None:
         """Request Control, reported; a refusal is tolerated (some devices obey Stop anyway)."""
@@ -376,11 +389,6 @@ class StopProcedure:
     async def wait_ended(self) -> None:
         await self._ended.wait()
 
-    async def close(self) -> None:
-        if self._run is not None:
-            self._run.cancel()
-            await asyncio.gather(self._run, return_exceptions=True)
-
     # -- the procedure ------------------------------------------------------------------------
     async def _write_stop(self, source: StopSource | None) -> bool:
         try:
@@ -398,20 +406,6 @@ class StopProcedure:
             CommandEvent(t=self._reports.now(), op="stop", result="success", source=source)
         )
         return True
-
-    async def _finish(self, max_attempts: int, belt_may_run: bool) -> None:
-        """Verify the belt reaches 0; retry Stop (reconnecting and retaking control as needed)
-        until it does, the link cannot be restored, or the attempts run out. Then end, whatever
-        went wrong on the way: a session must never hang in `stopping`."""
-        verified = not belt_may_run
-        try:
-            verified = await self._verify(max_attempts) if belt_may_run else True
-        except Exception:
-            log.exception("the stop procedure failed")
-        finally:
-            if not verified:
-                self._reports.safety("stop_unverified", "stop", "the belt was not seen at 0")
-            self._end()
 
     async def _verify(self, max_attempts: int) -> bool:
         attempts = 0

@@ -21,6 +21,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from retrotread.errors import InputError
 from retrotread.units import (
@@ -29,6 +30,9 @@ from retrotread.units import (
     HARD_FLOOR_MPH,
     KMH_PER_MPH_EXACT,
 )
+
+if TYPE_CHECKING:
+    from retrotread.treadmill import DeviceInfo
 
 FINEST_INCREMENT = 1  # 0.01 in the device's unit, FTMS resolution, when a device reports none
 MIN_SPEED_QUIRK_C = 100  # min_speed_1kmh: the belt never runs below 1.0 km/h
@@ -167,6 +171,20 @@ class SpeedGrid:
             first = origin + max(-(-(lo - origin) // self.inc_u), 0) * self.inc_u
             params.update(range(max(first, lo), hi + 1, self.inc_u))
         return sorted(params)
+
+
+def device_grid(info: DeviceInfo, min_speed_1kmh: bool, speed_param_mph: bool = False) -> SpeedGrid:
+    """The device's speed grid in its own unit: its Supported Speed Range as reported (in mph on
+    a speed_param_mph device, which reads the parameter as mph); with min_speed_1kmh the belt
+    never runs below 1.0 km/h whatever is written."""
+    lo, hi, inc = info.speed_range_kmh
+    return SpeedGrid.from_range(
+        lo,
+        hi,
+        inc,
+        unit_is_mph=speed_param_mph,
+        min_belt_kmh=MIN_SPEED_QUIRK_C / 100 if min_speed_1kmh else 0.0,
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,24 @@ def load_program(name: str) -> Plan:
     return load_plan(program_path(name))
 
 
+def program_or_plan(name_or_file: str) -> Plan:
+    """A built-in program by name, or a plan file (TOML or JSON) by path, checked; InputError
+    naming the field, or the valid names when it is neither."""
+    from pathlib import Path
+
+    from retrotread.session.plan import load_plan
+
+    if name_or_file in PROGRAM_NAMES:
+        return load_program(name_or_file)
+    path = Path(name_or_file)
+    if path.exists() or path.suffix in (".toml", ".json"):
+        return load_plan(path)
+    raise InputError(
+        f"unknown program {name_or_file!r}; built-in programs: {', '.join(PROGRAM_NAMES)} "
+        "(or a path to a plan file)"
+    )
+
+
 def list_programs() -> list[Plan]:
     return [load_program(name) for name in PROGRAM_NAMES]
 
