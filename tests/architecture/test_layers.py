@@ -16,7 +16,7 @@ SIMULATORS = SRC.parents[1] / "simulators"
 VOCABULARY = {"units", "errors", "exit_codes", "events", "config", "logs", "validation", "paths",
               "inputs"}  # fmt: skip
 LAYERS = {"ftms": 1, "treadmill": 2, "safety": 3, "session": 4, "channels": 5, "history": 6,
-          "target": 7, "run": 8, "stop": 8, "info": 8, "cli": 9}  # fmt: skip
+          "target": 7, "run": 8, "stop": 8, "info": 8, "decode": 8, "cli": 9}  # fmt: skip
 
 
 def runtime_imports(path: Path) -> set[str]:

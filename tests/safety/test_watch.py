@@ -37,12 +37,18 @@ class Limits:
     }
     # Telemetry speaks integer hundredths of km/h: every belt speed from 0 to 6 mph.
     BELT_C: ClassVar[range] = range(0, round(6 * 160.9344) + 1)
-    # Commanded speeds across each band (0: nothing commanded, or paused), in 0.25 mph steps.
-    COMMANDED_C: ClassVar[dict[str, list[Fraction]]] = {
-        direction: [Fraction(0)]
-        + [mph_to_centi(x / 4) for x in range(2, top * 4 + 1)]  # 0.5 mph up to the ceiling
-        for direction, top in (("backward", 3), ("forward", 4))
-    }
+    # Commanded speeds (0: nothing commanded, or paused) across and beyond both bands: a speed
+    # left behind by a decrease can lie above the ceiling of the direction now faced (a forward
+    # segment slowed to the floor, then a turn-around).
+    # 0.5 to 6 mph, 0.25 apart; the decreases between them, 0.5 apart.
+    COMMANDED_C: ClassVar[list[Fraction]] = [
+        Fraction(0),
+        *(mph_to_centi(x / 4) for x in range(2, 6 * 4 + 1)),
+    ]
+    DECREASED_C: ClassVar[list[Fraction]] = [
+        Fraction(0),
+        *(mph_to_centi(x / 2) for x in range(1, 6 * 2 + 1)),
+    ]
     # Moments after a decrease: at once, just before, at and after the end of the grace.
     AFTER_DECREASE_S = (0.0, OVERSPEED_GRACE_S - 0.01, OVERSPEED_GRACE_S, 20.0)
     HEART_RATE_LIMIT = 150
@@ -72,7 +78,7 @@ def overspeed_by_the_rule(
 @pytest.mark.parametrize("direction", ["backward", "forward"])
 def test_a_steady_command_allows_the_belt_up_to_it_plus_the_tolerance(direction: str) -> None:
     ceiling = Limits.CEILING_C[direction]
-    for commanded in Limits.COMMANDED_C[direction]:
+    for commanded in Limits.COMMANDED_C:
         for belt in Limits.BELT_C:
             watch = Overspeed(Limits.TOLERANCE_C)
             limit = watch.check(belt, commanded, ceiling, now=100.0)
@@ -88,9 +94,9 @@ def test_a_decrease_keeps_the_speed_left_allowed_for_the_grace_only(
     direction: str, after_s: float
 ) -> None:
     ceiling = Limits.CEILING_C[direction]
-    speeds = Limits.COMMANDED_C[direction]
     in_grace = after_s < OVERSPEED_GRACE_S
-    for old, new in itertools.combinations(reversed(speeds), 2):  # every decrease old -> new
+    # Every decrease old -> new.
+    for old, new in itertools.combinations(reversed(Limits.DECREASED_C), 2):
         left = old if in_grace else None
         for belt in Limits.BELT_C:
             watch = Overspeed(Limits.TOLERANCE_C)
@@ -103,13 +109,24 @@ def test_a_decrease_keeps_the_speed_left_allowed_for_the_grace_only(
 @pytest.mark.parametrize("direction", ["backward", "forward"])
 def test_an_increase_allows_no_more_than_the_new_speed(direction: str) -> None:
     ceiling = Limits.CEILING_C[direction]
-    speeds = Limits.COMMANDED_C[direction]
-    for old, new in itertools.combinations(speeds, 2):  # every increase old -> new
+    for old, new in itertools.combinations(Limits.DECREASED_C, 2):  # every increase old -> new
         for belt in Limits.BELT_C:
             watch = Overspeed(Limits.TOLERANCE_C)
             watch.commanded(old, new, now=0.0)
             limit = watch.check(belt, new, ceiling, now=0.5)
             assert (limit is not None) == overspeed_by_the_rule(belt, new, ceiling, None)
+
+
+def test_the_grace_never_reaches_above_the_ceiling_of_the_direction_faced() -> None:
+    """Forward at 3.5 mph, slowed to the floor and turned around: facing backward, the belt
+    may still be running down from 3.5 mph, but never above 3.0 mph plus the tolerance."""
+    backward = Limits.CEILING_C["backward"]
+    floor = mph_to_centi(0.5)
+    watch = Overspeed(Limits.TOLERANCE_C)
+    watch.commanded(mph_to_centi(3.5), floor, now=0.0)
+    assert watch.check(int(backward + Limits.TOLERANCE_C), floor, backward, now=1.0) is None
+    limit = watch.check(int(backward + Limits.TOLERANCE_C) + 1, floor, backward, now=1.0)
+    assert limit == backward + Limits.TOLERANCE_C
 
 
 def test_a_belt_seen_at_the_new_speed_ends_the_grace() -> None:

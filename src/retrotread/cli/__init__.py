@@ -18,6 +18,25 @@ def version_line() -> str:
         return "retrotread (version unknown: not installed)"
 
 
+def _has_option(args: list[str]) -> bool:
+    return any(arg.startswith("-") for arg in args)
+
+
+def _decode(kind: str, hex_text: str) -> int:
+    import json
+    import sys
+
+    from retrotread.decode import decode
+    from retrotread.errors import InputError
+
+    try:
+        print(json.dumps(decode(kind, hex_text)))
+    except InputError as err:
+        sys.stderr.write(f"retrotread: error: {err}\n")
+        return err.exit_code
+    return 0
+
+
 def main() -> None:
     """Run one command; Ctrl-C at any point before a command takes over its own handling (while
     the heavy libraries load, say, in the first tenth of a second) ends with one line and exit
@@ -30,6 +49,10 @@ def main() -> None:
         if argv == ["--version"]:  # answered without loading the app (the typer option is alike)
             print(version_line())
             raise SystemExit(0)
+        if argv[:1] == ["decode"] and len(argv) >= 3 and not _has_option(argv[1:]):
+            # `decode KIND HEX...` alone: answered without loading typer (its import is most
+            # of a decode's time), the same use case as the typer command.
+            raise SystemExit(_decode(argv[1], " ".join(argv[2:])))
         if argv[:1] == ["stop"]:
             from retrotread.cli import stop_fast
 

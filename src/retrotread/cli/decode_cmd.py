@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 
 from retrotread.cli.app import QuietCommand, app
-from retrotread.errors import InputError
 
 
 @app.command(cls=QuietCommand)
@@ -33,13 +32,6 @@ def decode(
     """
     import json
 
-    from retrotread import ftms
+    from retrotread.decode import decode as decode_value
 
-    if kind not in ftms.KINDS:
-        raise InputError(f"unknown kind {kind!r}; valid kinds: {', '.join(ftms.KINDS)}")
-    try:
-        data = ftms.parse_hex(" ".join(hex_value or []))
-        decoded = ftms.to_json_dict(kind, data)
-    except (ftms.HexFormatError, ftms.FtmsDecodeError) as err:
-        raise InputError(str(err)) from None
-    typer.echo(json.dumps(decoded))
+    typer.echo(json.dumps(decode_value(kind, " ".join(hex_value or []))))

@@ -32,6 +32,7 @@ from retrotread.units import (
 )
 
 if TYPE_CHECKING:
+    from retrotread.config import SafetyConfig
     from retrotread.treadmill import DeviceInfo
 
 FINEST_INCREMENT = 1  # 0.01 in the device's unit, FTMS resolution, when a device reports none
@@ -308,6 +309,22 @@ def forward_band(
     return _band(grid, floor_mph, forward_max_mph, "forward")
 
 
+def session_bands(
+    grid: SpeedGrid, safety: SafetyConfig, max_speed_mph: float | None, *, forward_segments: bool
+) -> tuple[Band, Band]:
+    """A session's (backward, forward) bands: `--max-speed` is the walker's top speed whichever
+    way they face. Forward limits matter only to a plan with forward segments; without any, a
+    forward request (there should be none) gets the backward band, the stricter one."""
+    cap = safety.max_backward_mph
+    forward_cap = safety.forward_max_mph
+    if max_speed_mph is not None:
+        cap, forward_cap = min(max_speed_mph, cap), min(max_speed_mph, forward_cap)
+    backward = backward_band(grid, cap, safety.min_backward_mph)
+    if not forward_segments:
+        return backward, backward
+    return backward, forward_band(grid, forward_cap, safety.min_backward_mph)
+
+
 def ramp_step_c(max_step_mph: float) -> Fraction:
     """The largest change of belt speed per ramp step (before the grid has its say)."""
     if max_step_mph <= 0:
@@ -320,3 +337,12 @@ def step_wait_s(change_c: Fraction, max_step_c: Fraction, step_interval_s: float
     max_step, so that speed changes at most max_step per interval on average, also when one
     grid increment is larger than max_step (a 0.5 km/h grid: 0.31 mph, one step every 3.1 s)."""
     return step_interval_s * max(1.0, float(abs(change_c) / max_step_c))
+
+
+def incline_deci(pct: float, incline_range: tuple[float, float, float]) -> int:
+    """`pct` as a Set Target Inclination parameter (0.1 % steps): clamped to the device's
+    range, rounded to its increment, and never outside the range after the rounding."""
+    lo, hi, inc = incline_range
+    step = max(round(inc * 10), 1)
+    deci = round(min(max(pct, lo), hi) * 10 / step) * step
+    return min(max(deci, round(lo * 10)), round(hi * 10))

@@ -51,12 +51,12 @@ from retrotread.safety.latch import BeltState, Latch, Listener, Reports, StopPro
 from retrotread.safety.limits import (
     Band,
     Setpoint,
-    backward_band,
     centi_to_mph,
     device_grid,
-    forward_band,
+    incline_deci,
     mph_to_centi,
     ramp_step_c,
+    session_bands,
     step_wait_s,
 )
 from retrotread.safety.watch import (
@@ -107,24 +107,8 @@ class Supervisor:
         self.device = treadmill.info
         quirks = treadmill.quirks
         self.grid = device_grid(treadmill.info, quirks.min_speed_1kmh, quirks.speed_param_mph)
-        cap = (
-            safety.max_backward_mph
-            if max_speed_mph is None
-            else min(max_speed_mph, safety.max_backward_mph)
-        )
-        self.backward_band = backward_band(self.grid, cap, safety.min_backward_mph)
-        # `--max-speed` is the walker's top speed whichever way they face.
-        forward_cap = (
-            safety.forward_max_mph
-            if max_speed_mph is None
-            else min(max_speed_mph, safety.forward_max_mph)
-        )
-        # Forward limits matter only to a plan with forward segments; without any, a forward
-        # request (there should be none) gets the backward band, the stricter one.
-        self.forward_band = (
-            forward_band(self.grid, forward_cap, safety.min_backward_mph)
-            if forward_segments
-            else self.backward_band
+        self.backward_band, self.forward_band = session_bands(
+            self.grid, safety, max_speed_mph, forward_segments=forward_segments
         )
         self._step_c = ramp_step_c(safety.max_step_mph)
         self._latch = Latch()
@@ -310,10 +294,7 @@ class Supervisor:
         incline = self.device.incline_range_pct
         if incline is None:
             return None
-        lo, hi, inc = incline
-        step = max(round(inc * 10), 1)
-        deci = round(min(max(pct, lo), hi) * 10 / step) * step
-        deci = min(max(deci, round(lo * 10)), round(hi * 10))
+        deci = incline_deci(pct, incline)
         async with self._move_lock:
             self._check_not_latched()
             try:
