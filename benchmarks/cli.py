@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.importtime import RETROTREAD, VENV_PYTHON, import_profile
+
 REPO = Path(__file__).resolve().parents[1]
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-RETROTREAD = REPO / ".venv" / "bin" / "retrotread"
 RUNS = 21
 GOAL_RATIO = 6.0
 
@@ -106,26 +106,7 @@ def measure(env: dict[str, str], runs: int) -> None:
 
 def importtime(env: dict[str, str], args: list[str], runs: int = 5, top: int = 6) -> None:
     """The modules that cost a command the most start-up time: median over `runs` runs."""
-    samples: dict[str, list[tuple[int, int]]] = {}
-    for _ in range(runs):
-        result = subprocess.run(
-            [str(VENV_PYTHON), "-X", "importtime", str(RETROTREAD), *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for line in result.stderr.splitlines():
-            if not line.startswith("import time:") or "self [us]" in line:
-                continue
-            self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
-            # One space before a module imported at the top level, more for nested ones.
-            samples.setdefault(name.rstrip(), []).append((int(self_us), int(cumulative_us)))
-    rows = sorted(
-        (statistics.median(s for s, _ in v), statistics.median(c for _, c in v), name)
-        for name, v in samples.items()
-    )
+    rows = import_profile(env, args, runs)
     total = sum(row[0] for row in rows)
     print(f"  retrotread {' '.join(args[:2])}: {len(rows)} modules, {total / 1000:.1f} ms self")
     by_cumulative = sorted(rows, key=lambda row: row[1], reverse=True)

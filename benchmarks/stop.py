@@ -28,12 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.importtime import RETROTREAD, VENV_PYTHON, import_profile
 from retrotread.events import Event
 from retrotread.units import KMH_PER_MPH
 
 REPO = Path(__file__).resolve().parents[1]
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-RETROTREAD = REPO / ".venv" / "bin" / "retrotread"
 RUNS = 25
 
 
@@ -161,28 +160,7 @@ def _session_process() -> None:
 
 def importtime(env: dict[str, str], runs: int = 7) -> None:
     """`-X importtime` of the fast path (no session), median per module over `runs` runs."""
-    samples: dict[str, list[tuple[int, int]]] = {}
-    for _ in range(runs):
-        result = subprocess.run(
-            [str(VENV_PYTHON), "-X", "importtime", str(RETROTREAD), "stop"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        for line in result.stderr.splitlines():
-            if not line.startswith("import time:") or "self [us]" in line:
-                continue
-            self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
-            samples.setdefault(name.strip(), []).append((int(self_us), int(cumulative_us)))
-    rows = sorted(
-        (
-            statistics.median(s for s, _ in values),
-            statistics.median(c for _, c in values),
-            name,
-        )
-        for name, values in samples.items()
-    )
+    rows = [(own, cum, name.strip()) for own, cum, name in import_profile(env, ["stop"], runs)]
     total = sum(row[0] for row in rows)
     print(f"    -X importtime of the fast path: {len(rows)} modules, {total / 1000:.1f} ms self")
     for own, cumulative, module in reversed(rows[-8:]):

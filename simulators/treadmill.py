@@ -31,6 +31,7 @@ from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
 
 from retrotread.events import QuirkName
+from retrotread.ftms import uuids
 from retrotread.ftms.advertisement import FtmsServiceData, MachineType, encode_service_data
 from retrotread.ftms.control_point import (
     ControlPointRequest,
@@ -65,16 +66,6 @@ from retrotread.ftms.training_status import (
     encode_training_status,
 )
 from retrotread.ftms.treadmill_data import TreadmillData, encode_treadmill_data
-from retrotread.ftms.uuids import (
-    CONTROL_POINT_UUID,
-    FEATURE_UUID,
-    FITNESS_MACHINE_STATUS_UUID,
-    FTMS_SERVICE_UUID,
-    SUPPORTED_INCLINATION_RANGE_UUID,
-    SUPPORTED_SPEED_RANGE_UUID,
-    TRAINING_STATUS_UUID,
-    TREADMILL_DATA_UUID,
-)
 from retrotread.units import KMH_PER_MPH
 from simulators.belt import Belt, BeltDynamics
 from simulators.faults import DEFAULT_DISCONNECT_S, FaultKind, FaultSpec, RejectTarget
@@ -398,32 +389,34 @@ class SimTreadmill:
         props = Characteristic.Properties
         readable = att.Attribute.Permissions.READABLE
         self.feature_char = Characteristic(
-            FEATURE_UUID,
+            uuids.FEATURE_UUID,
             props.READ,
             readable,
             encode_feature(FitnessMachineFeature(features, targets)),
         )
-        self.data_char = Characteristic(TREADMILL_DATA_UUID, props.NOTIFY, readable, b"")
+        self.data_char = Characteristic(uuids.TREADMILL_DATA_UUID, props.NOTIFY, readable, b"")
         self.training_char: Characteristic[bytes] = Characteristic(
-            TRAINING_STATUS_UUID,
+            uuids.TRAINING_STATUS_UUID,
             props.READ | props.NOTIFY,
             readable,
             att.AttributeValue(read=lambda _connection: self._training_status_bytes()),
         )
         speed = profile.speed
         self.speed_range_char = Characteristic(
-            SUPPORTED_SPEED_RANGE_UUID,
+            uuids.SUPPORTED_SPEED_RANGE_UUID,
             props.READ,
             readable,
             encode_speed_range(SpeedRange(speed.min_kmh, speed.max_kmh, speed.increment_kmh)),
         )
         self.control_char: Characteristic[bytes] = Characteristic(
-            CONTROL_POINT_UUID,
+            uuids.CONTROL_POINT_UUID,
             props.WRITE | props.INDICATE,
             att.Attribute.Permissions.WRITEABLE,
             att.AttributeValue(write=self._on_control_point_write),
         )
-        self.status_char = Characteristic(FITNESS_MACHINE_STATUS_UUID, props.NOTIFY, readable, b"")
+        self.status_char = Characteristic(
+            uuids.FITNESS_MACHINE_STATUS_UUID, props.NOTIFY, readable, b""
+        )
         characteristics = [
             self.feature_char,
             self.data_char,
@@ -434,7 +427,7 @@ class SimTreadmill:
             incline = profile.incline
             characteristics.append(
                 Characteristic(
-                    SUPPORTED_INCLINATION_RANGE_UUID,
+                    uuids.SUPPORTED_INCLINATION_RANGE_UUID,
                     props.READ,
                     readable,
                     encode_incline_range(
@@ -443,7 +436,7 @@ class SimTreadmill:
                 )
             )
         characteristics += [self.control_char, self.status_char]
-        self.device.add_service(Service(FTMS_SERVICE_UUID, characteristics))
+        self.device.add_service(Service(uuids.FTMS_SERVICE_UUID, characteristics))
 
     def _training_status_bytes(self) -> bytes:
         return encode_training_status(TrainingStatus(self.training_status))

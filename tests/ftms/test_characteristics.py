@@ -5,14 +5,6 @@ from __future__ import annotations
 import pytest
 
 from retrotread.ftms import (
-    CONTROL_POINT_UUID,
-    FEATURE_UUID,
-    FITNESS_MACHINE_STATUS_UUID,
-    FTMS_SERVICE_UUID,
-    SUPPORTED_INCLINATION_RANGE_UUID,
-    SUPPORTED_SPEED_RANGE_UUID,
-    TRAINING_STATUS_UUID,
-    TREADMILL_DATA_UUID,
     FitnessMachineFeature,
     FtmsDecodeError,
     FtmsServiceData,
@@ -37,20 +29,21 @@ from retrotread.ftms import (
     encode_service_data,
     encode_training_status,
     uuid16,
+    uuids,
 )
 
 
 def test_uuids() -> None:
     assert uuid16(0x1826) == "00001826-0000-1000-8000-00805f9b34fb"
-    assert FTMS_SERVICE_UUID == "00001826-0000-1000-8000-00805f9b34fb"
+    assert uuids.FTMS_SERVICE_UUID == "00001826-0000-1000-8000-00805f9b34fb"
     assert [uuid16(n) for n in (0x2ACC, 0x2ACD, 0x2AD3, 0x2AD4, 0x2AD5, 0x2AD9, 0x2ADA)] == [
-        FEATURE_UUID,
-        TREADMILL_DATA_UUID,
-        TRAINING_STATUS_UUID,
-        SUPPORTED_SPEED_RANGE_UUID,
-        SUPPORTED_INCLINATION_RANGE_UUID,
-        CONTROL_POINT_UUID,
-        FITNESS_MACHINE_STATUS_UUID,
+        uuids.FEATURE_UUID,
+        uuids.TREADMILL_DATA_UUID,
+        uuids.TRAINING_STATUS_UUID,
+        uuids.SUPPORTED_SPEED_RANGE_UUID,
+        uuids.SUPPORTED_INCLINATION_RANGE_UUID,
+        uuids.CONTROL_POINT_UUID,
+        uuids.FITNESS_MACHINE_STATUS_UUID,
     ]
     with pytest.raises(ValueError, match="16-bit"):
         uuid16(0x10000)

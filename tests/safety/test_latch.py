@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retrotread.errors import LatchedError
-from retrotread.events import CommandOp
+from retrotread.events import CommandOp, SessionState, StopReason
 from retrotread.safety.latch import BeltState, IllegalTransition, Latch
 
 S = BeltState
@@ -57,6 +57,13 @@ class Machine:
     BEFORE_LATCH: ClassVar[tuple[BeltState, ...]] = (S.idle, S.running, S.paused, S.resuming)
     WRITES: ClassVar[tuple[str, ...]] = get_args(CommandOp)
     AFTER_LATCH: ClassVar[frozenset[str]] = frozenset({"stop", "request_control"})
+    SESSION_STATES: ClassVar[dict[BeltState, SessionState]] = {
+        S.idle: SessionState.idle,
+        S.running: SessionState.running,
+        S.paused: SessionState.paused,
+        S.resuming: SessionState.paused,  # still paused until the resume's writes are answered
+        S.latched: SessionState.stopping,
+    }
 
 
 def apply(latch: Latch, transition: str) -> None:
@@ -137,6 +144,25 @@ def test_the_flags_each_state_reports(state: BeltState) -> None:
         assert latch.paused is (state in (S.paused, S.resuming))
         assert latch.reason is None
         assert latch.source is None
+
+
+@pytest.mark.parametrize("state", list(BeltState))
+def test_the_session_state_of_every_state(state: BeltState) -> None:
+    latch = reach(state)
+    if state is S.ended:
+        assert latch.session_state is SessionState.stopped  # the paths latch with "estop"
+    else:
+        assert latch.session_state is Machine.SESSION_STATES[state]
+
+
+@pytest.mark.parametrize("reason", get_args(StopReason))
+def test_an_ended_session_is_a_fault_only_after_a_fault_stop(reason: StopReason) -> None:
+    latch = reach(S.running)
+    latch.latch(reason, "test")
+    assert latch.session_state is SessionState.stopping
+    latch.end()
+    expected = SessionState.fault if reason == "fault" else SessionState.stopped
+    assert latch.session_state is expected
 
 
 def test_the_first_stop_is_the_one_named() -> None:

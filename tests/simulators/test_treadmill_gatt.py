@@ -6,20 +6,11 @@ import pytest
 from bleak import BleakClient, BleakScanner
 
 from retrotread.ftms import control_point as cp
+from retrotread.ftms import uuids
 from retrotread.ftms.advertisement import MachineType, decode_service_data
 from retrotread.ftms.feature import decode_feature
 from retrotread.ftms.ranges import decode_incline_range, decode_speed_range
 from retrotread.ftms.training_status import TrainingStatusCode, decode_training_status
-from retrotread.ftms.uuids import (
-    CONTROL_POINT_UUID,
-    FEATURE_UUID,
-    FITNESS_MACHINE_STATUS_UUID,
-    FTMS_SERVICE_UUID,
-    SUPPORTED_INCLINATION_RANGE_UUID,
-    SUPPORTED_SPEED_RANGE_UUID,
-    TRAINING_STATUS_UUID,
-    TREADMILL_DATA_UUID,
-)
 from simulators.harness import open_simulator
 from simulators.radio import VirtualRadio
 from simulators.treadmill import advertising_data
@@ -27,13 +18,13 @@ from tests.simulators.test_treadmill_support import Central, virtual
 from tests.virtual_time import advance
 
 EXPECTED_PROPERTIES = {
-    FEATURE_UUID: ["read"],
-    TREADMILL_DATA_UUID: ["notify"],
-    TRAINING_STATUS_UUID: ["notify", "read"],
-    SUPPORTED_SPEED_RANGE_UUID: ["read"],
-    SUPPORTED_INCLINATION_RANGE_UUID: ["read"],
-    CONTROL_POINT_UUID: ["indicate", "write"],
-    FITNESS_MACHINE_STATUS_UUID: ["notify"],
+    uuids.FEATURE_UUID: ["read"],
+    uuids.TREADMILL_DATA_UUID: ["notify"],
+    uuids.TRAINING_STATUS_UUID: ["notify", "read"],
+    uuids.SUPPORTED_SPEED_RANGE_UUID: ["read"],
+    uuids.SUPPORTED_INCLINATION_RANGE_UUID: ["read"],
+    uuids.CONTROL_POINT_UUID: ["indicate", "write"],
+    uuids.FITNESS_MACHINE_STATUS_UUID: ["notify"],
 }
 
 
@@ -43,13 +34,13 @@ async def test_scan_finds_the_treadmill_by_service_uuid_and_type_bit() -> None:
         found = await BleakScanner.discover(
             timeout=0.5,
             return_adv=True,
-            service_uuids=[FTMS_SERVICE_UUID],
+            service_uuids=[uuids.FTMS_SERVICE_UUID],
             backend=sim.scanner_backend,
         )
         assert list(found) == [sim.address]
         _device, adv = found[sim.address]
         assert adv.local_name == "RetroTread SIM"
-        service_data = decode_service_data(adv.service_data[FTMS_SERVICE_UUID])
+        service_data = decode_service_data(adv.service_data[uuids.FTMS_SERVICE_UUID])
         assert service_data.available
         assert MachineType.treadmill in service_data.machine_types
 
@@ -62,7 +53,7 @@ async def test_two_simulators_share_one_radio_and_a_filter_keeps_others_out() ->
         open_simulator("coarse-grid", radio=radio, name="Right") as right,
     ):
         found = await BleakScanner.discover(
-            timeout=0.5, service_uuids=[FTMS_SERVICE_UUID], backend=radio.scanner_backend
+            timeout=0.5, service_uuids=[uuids.FTMS_SERVICE_UUID], backend=radio.scanner_backend
         )
         assert {device.address for device in found} == {left.address, right.address}
         assert {device.name for device in found} == {"Left", "Right"}
@@ -77,7 +68,7 @@ def test_advertising_data_fits_31_bytes_and_a_long_name_is_refused() -> None:
 @virtual
 async def test_discovery_shows_every_characteristic_with_its_properties() -> None:
     async with open_simulator() as sim, BleakClient(sim.address, backend=sim.client_backend) as c:
-        service = c.services.get_service(FTMS_SERVICE_UUID)
+        service = c.services.get_service(uuids.FTMS_SERVICE_UUID)
         assert service is not None
         found = {ch.uuid: sorted(ch.properties) for ch in service.characteristics}
         assert found == EXPECTED_PROPERTIES
@@ -86,7 +77,7 @@ async def test_discovery_shows_every_characteristic_with_its_properties() -> Non
 @virtual
 async def test_reads_give_features_ranges_and_idle_status() -> None:
     async with open_simulator() as sim, BleakClient(sim.address, backend=sim.client_backend) as c:
-        feature = decode_feature(bytes(await c.read_gatt_char(FEATURE_UUID)))
+        feature = decode_feature(bytes(await c.read_gatt_char(uuids.FEATURE_UUID)))
         assert {
             "total_distance",
             "inclination",
@@ -95,13 +86,13 @@ async def test_reads_give_features_ranges_and_idle_status() -> None:
             "elapsed_time",
         } <= set(feature.feature_names())
         assert feature.target_names() == ["speed_target", "inclination_target"]
-        speed = decode_speed_range(bytes(await c.read_gatt_char(SUPPORTED_SPEED_RANGE_UUID)))
+        speed = decode_speed_range(bytes(await c.read_gatt_char(uuids.SUPPORTED_SPEED_RANGE_UUID)))
         assert (speed.minimum_kmh, speed.maximum_kmh, speed.increment_kmh) == (0.5, 20.0, 0.01)
         incline = decode_incline_range(
-            bytes(await c.read_gatt_char(SUPPORTED_INCLINATION_RANGE_UUID))
+            bytes(await c.read_gatt_char(uuids.SUPPORTED_INCLINATION_RANGE_UUID))
         )
         assert (incline.minimum_pct, incline.maximum_pct, incline.increment_pct) == (0, 15, 0.5)
-        status = decode_training_status(bytes(await c.read_gatt_char(TRAINING_STATUS_UUID)))
+        status = decode_training_status(bytes(await c.read_gatt_char(uuids.TRAINING_STATUS_UUID)))
         assert status.status is TrainingStatusCode.idle
 
 
@@ -111,13 +102,13 @@ async def test_a_machine_without_incline_has_no_incline_range_nor_target() -> No
         open_simulator("coarse-grid") as sim,
         BleakClient(sim.address, backend=sim.client_backend) as c,
     ):
-        service = c.services.get_service(FTMS_SERVICE_UUID)
+        service = c.services.get_service(uuids.FTMS_SERVICE_UUID)
         assert service is not None
-        assert service.get_characteristic(SUPPORTED_INCLINATION_RANGE_UUID) is None
-        feature = decode_feature(bytes(await c.read_gatt_char(FEATURE_UUID)))
+        assert service.get_characteristic(uuids.SUPPORTED_INCLINATION_RANGE_UUID) is None
+        feature = decode_feature(bytes(await c.read_gatt_char(uuids.FEATURE_UUID)))
         assert "inclination" not in feature.feature_names()
         assert feature.target_names() == ["speed_target"]
-        speed = decode_speed_range(bytes(await c.read_gatt_char(SUPPORTED_SPEED_RANGE_UUID)))
+        speed = decode_speed_range(bytes(await c.read_gatt_char(uuids.SUPPORTED_SPEED_RANGE_UUID)))
         assert (speed.minimum_kmh, speed.maximum_kmh, speed.increment_kmh) == (0.8, 16.0, 0.1)
 
 

@@ -9,6 +9,8 @@ from fractions import Fraction
 from retrotread import ftms
 from retrotread.events import CommandEvent
 from retrotread.safety.limits import Band, SpeedGrid
+from retrotread.safety.supervisor import Supervisor
+from simulators.harness import Simulator
 from simulators.treadmill import ControlExchange
 
 MOVING_OPS = frozenset({ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed})
@@ -49,3 +51,14 @@ def assert_params_inside(grid: SpeedGrid, params: Sequence[int], *bands: Band) -
     for param in params:
         setpoint = grid.setpoint(param)
         assert any(band.contains(setpoint) for band in bands), (param, setpoint, bands)
+
+
+def assert_the_machine_stopped_safely(sim: Simulator, supervisor: Supervisor) -> None:
+    """What reached the machine over a whole run: every speed inside a band under both readings
+    of its grid, a Stop written, nothing that moves the belt after it, and the belt at 0."""
+    log = sim.treadmill.control_log
+    grid = supervisor.grid
+    assert_params_inside(grid, speed_params(log), supervisor.backward_band, supervisor.forward_band)
+    assert first_stop(log) is not None
+    assert moving_writes_after_first_stop(log) == []
+    assert sim.treadmill.belt_speed_kmh == 0.0

@@ -40,6 +40,7 @@ from retrotread.events import (
     SafetyAction,
     SafetyEvent,
     SafetyReason,
+    SessionState,
     StopAck,
     StoppedEvent,
     StopReason,
@@ -83,6 +84,14 @@ _TRANSITIONS: Final[Mapping[str, Mapping[BeltState, BeltState]]] = {
     "latch": {state: _S.latched for state in (_S.idle, _S.running, _S.paused, _S.resuming)},
     "end": {_S.latched: _S.ended},
 }
+# What a session reports in each state; an ended one is `stopped`, or `fault` after a fault stop.
+_SESSION_STATES: Final[Mapping[BeltState, SessionState]] = {
+    _S.idle: SessionState.idle,
+    _S.running: SessionState.running,
+    _S.paused: SessionState.paused,
+    _S.resuming: SessionState.paused,
+    _S.latched: SessionState.stopping,
+}
 
 
 class IllegalTransition(RuntimeError):
@@ -125,6 +134,13 @@ class Latch:
     def paused(self) -> bool:
         """Paused or resuming (before the latch, if latched)."""
         return self._belt_state() in _PAUSED
+
+    @property
+    def session_state(self) -> SessionState:
+        """The belt's state as a session reports it: an ended fault stop is `fault`."""
+        if self._state is BeltState.ended:
+            return SessionState.fault if self.reason == "fault" else SessionState.stopped
+        return _SESSION_STATES[self._state]
 
     def _belt_state(self) -> BeltState:
         return self._latched_from if self._latched_from is not None else self._state
@@ -172,11 +188,15 @@ class Latch:
 
 class Reports:
     """Where the holder of the control point reports: every listener gets every event, `t` in
-    seconds since `t0`. A listener that fails is logged and never breaks the safety path."""
+    seconds since `t0`. A listener that fails is logged and never breaks the safety path.
+    `on_refused` hears of every refused command, after its event and before it is raised."""
 
-    def __init__(self, t0: float) -> None:
+    def __init__(
+        self, t0: float, *, on_refused: Callable[[CommandOp, ControlPointError], None] | None = None
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._t0 = t0
+        self._on_refused = on_refused
         self._listeners: list[Listener] = []
 
     def now(self) -> float:
@@ -206,23 +226,20 @@ class Reports:
         op: CommandOp,
         write: Awaitable[None],
         *,
-        refused: Callable[[CommandOp, ControlPointError], None] | None = None,
         mph: float | None = None,
         kmh: float | None = None,
         incline_pct: float | None = None,
         source: str | None = None,
     ) -> None:
         """Await one control-point write and report it as a CommandEvent either way; a refusal
-        is reported, handed to `refused`, then raised.
+        is reported, handed to `on_refused`, then raised.
 
         The write is shielded: a caller that gives up (the pacer cancels a ramp at its segment's
         deadline) must not abandon a command already on the wire. It still gets its own answer,
         so that answer is never taken for the next command's, and it is reported (and a refusal
-        still reaches `refused`) like any other."""
+        still reaches `on_refused`) like any other."""
         task = asyncio.ensure_future(
-            self._report(
-                op, write, refused, mph=mph, kmh=kmh, incline_pct=incline_pct, source=source
-            )
+            self._report(op, write, mph=mph, kmh=kmh, incline_pct=incline_pct, source=source)
         )
         task.add_done_callback(_retrieve_exception)
         await asyncio.shield(task)
@@ -231,7 +248,6 @@ class Reports:
         self,
         op: CommandOp,
         write: Awaitable[None],
-        refused: Callable[[CommandOp, ControlPointError], None] | None,
         *,
         mph: float | None,
         kmh: float | None,
@@ -252,8 +268,8 @@ class Reports:
                     source=source,
                 )
             )
-            if refused is not None:
-                refused(op, err)
+            if self._on_refused is not None:
+                self._on_refused(op, err)
             raise
         self.emit(
             CommandEvent(

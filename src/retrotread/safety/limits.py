@@ -261,9 +261,7 @@ def _band(grid: SpeedGrid, floor_mph: float, ceiling_mph: float, what: str) -> B
     inside: list[Setpoint] = []
     # Grid points first; values between them only when no grid point fits the band.
     for grid_points_only in (True, False):
-        for param in grid.parameters_between(
-            floor_c, ceiling_c, grid_points_only=grid_points_only
-        ):
+        for param in grid.parameters_between(floor_c, ceiling_c, grid_points_only=grid_points_only):
             setpoint = grid.setpoint(param)
             if floor_c <= setpoint.low_c and setpoint.high_c <= ceiling_c:
                 inside.append(setpoint)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Final, Literal
 
@@ -66,22 +66,13 @@ from retrotread.safety.watch import (
     StatusVerdict,
     StatusWatch,
 )
-from retrotread.treadmill import (
-    Disconnected,
-    MachineStatus,
-    Telemetry,
-    Treadmill,
-    TreadmillEvent,
-)
+from retrotread.treadmill import Disconnected, MachineStatus, Telemetry, Treadmill, TreadmillEvent
 
 log = structlog.get_logger(__name__)
 
 _FAULT_STOP: StopReason = "fault"
-# A refused Start or Set Target Speed ends the session; the answer names the safety reason.
-_REFUSALS: Final[dict[str, SafetyReason]] = {
-    "timeout": "no_answer",
-    "disconnected": "disconnected",
-}
+# A refused Start or Set Target Speed ends the session; its answer names the safety reason.
+_REFUSALS: Final[dict[str, SafetyReason]] = {"timeout": "no_answer", "disconnected": "disconnected"}
 
 
 class Supervisor:
@@ -114,7 +105,8 @@ class Supervisor:
         self._latch = Latch()
         # Claimed only once nothing above can refuse the device: a refused one stays claimable.
         self._cp = treadmill.claim_control_point(self._gate)
-        self._reports = Reports(t0)
+        # A refused Start or Set Target Speed is a fault stop.
+        self._reports = Reports(t0, on_refused=self._refused)
         self._stop = StopProcedure(
             self._latch, treadmill, self._cp, self._reports, safety.stop_verify_timeout_s
         )
@@ -177,14 +169,7 @@ class Supervisor:
 
     @property
     def state(self) -> SessionState:
-        latch = self._latch
-        if latch.ended:
-            return SessionState.fault if latch.reason == _FAULT_STOP else SessionState.stopped
-        if latch.latched:
-            return SessionState.stopping
-        if not latch.started:
-            return SessionState.idle
-        return SessionState.paused if latch.paused else SessionState.running
+        return self._latch.session_state
 
     def band(self, direction: Direction) -> Band:
         return self.backward_band if direction == "backward" else self.forward_band
@@ -199,7 +184,7 @@ class Supervisor:
         refuse and obey anyway (request_control_rejected)."""
         self._check_not_latched()
         try:
-            await self._command("request_control", self._cp.request_control())
+            await self._reports.command("request_control", self._cp.request_control())
         except ControlPointError as err:
             if self._treadmill.quirks.request_control_rejected and err.result != "disconnected":
                 log.info("request control refused; continuing (request_control_rejected quirk)")
@@ -298,7 +283,7 @@ class Supervisor:
         async with self._move_lock:
             self._check_not_latched()
             try:
-                await self._command(
+                await self._reports.command(
                     "set_incline", self._cp.set_incline(deci), incline_pct=deci / 10
                 )
             except ControlPointError:
@@ -323,7 +308,7 @@ class Supervisor:
         self._disarm_stale_timer()
         self._statuses.pause_written(self._loop.time())
         try:
-            await self._command("pause", self._cp.pause(), source=source)
+            await self._reports.command("pause", self._cp.pause(), source=source)
         except LatchedError:  # a stop overtook the Pause before it left: safer still
             return StopAck(True, self.belt_mph, "latched")
         except ControlPointError as err:
@@ -423,18 +408,18 @@ class Supervisor:
             return self._pause_count == pauses
 
         if self._treadmill.quirks.start_before_speed:
-            await self._command("start", self._cp.start())
+            await self._reports.command("start", self._cp.start())
             if still_wanted():
                 await self._write_speed(floor)
         else:
             await self._write_speed(floor)
             if still_wanted():
-                await self._command("start", self._cp.start())
+                await self._reports.command("start", self._cp.start())
 
     async def _write_speed(self, setpoint: Setpoint) -> None:
         """Write `setpoint`'s parameter; the event reports what was written (in mph and km/h)."""
         self._set_commanded(setpoint)
-        await self._command(
+        await self._reports.command(
             "set_speed",
             self._cp.set_speed(setpoint.param),
             mph=round(setpoint.mph, 4),
@@ -447,28 +432,6 @@ class Supervisor:
         self._overspeed.commanded(self._commanded_c(), new_c, now)
         self._commanded = setpoint
         self._last_change_at = now
-
-    async def _command(
-        self,
-        op: CommandOp,
-        write: Awaitable[None],
-        *,
-        mph: float | None = None,
-        kmh: float | None = None,
-        incline_pct: float | None = None,
-        source: str | None = None,
-    ) -> None:
-        """One control-point write, shielded and reported (`Reports.command`); a refused Start
-        or Set Target Speed is a fault stop."""
-        await self._reports.command(
-            op,
-            write,
-            refused=self._refused,
-            mph=mph,
-            kmh=kmh,
-            incline_pct=incline_pct,
-            source=source,
-        )
 
     def _refused(self, op: CommandOp, err: ControlPointError) -> None:
         if op in ("set_speed", "start") and not self._latch.latched:
