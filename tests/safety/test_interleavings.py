@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 from retrotread.config import SafetyConfig
 from retrotread.errors import RetrotreadError
-from retrotread.events import CommandEvent, Direction, Event, StoppedEvent
+from retrotread.events import CommandEvent, Direction, StoppedEvent
 from retrotread.safety.supervisor import Supervisor
-from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.support.rig import connect, record_with_direction
 from tests.support.wire import (
     assert_the_machine_stopped_safely,
     event_param,
@@ -52,21 +52,9 @@ ops = st.tuples(
 async def interleave(profile: str, schedule: list[Op]) -> None:
     safety = SafetyConfig(max_heart_rate_bpm=180, heart_rate_slow_s=5.0)
     async with open_simulator(profile) as sim:
-        treadmill = await Treadmill.connect(
-            sim.address,
-            quirks=Quirks.from_names(sim.profile.quirks),
-            scanner_backend=sim.scanner_backend,
-            client_backend=sim.client_backend,
-        )
+        treadmill = await connect(sim)
         supervisor = Supervisor(treadmill, safety)
-        events: list[Event] = []
-        directions: dict[int, Direction] = {}  # id(event) -> the direction when it was emitted
-
-        def record(event: Event) -> None:
-            events.append(event)
-            directions[id(event)] = supervisor.direction
-
-        supervisor.add_listener(record)
+        events, directions = record_with_direction(supervisor)
         await supervisor.take_control()
         await supervisor.start()
 

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from retrotread.config import SafetyConfig
 from retrotread.errors import InputError, RetrotreadError
-from retrotread.events import CommandEvent, Event, StoppedEvent
+from retrotread.events import CommandEvent, StoppedEvent
 from retrotread.safety.limits import mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.safety.supervisor import Supervisor
-from retrotread.treadmill import Quirks, Treadmill
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
+from tests.support.rig import connect, record_with_direction
 from tests.support.wire import (
     assert_the_machine_stopped_safely,
     event_param,
@@ -57,26 +57,14 @@ async def scenario(
 ) -> None:
     safety = SafetyConfig(max_step_mph=step, step_interval_s=interval, max_heart_rate_bpm=180)
     async with open_simulator(profile) as sim:
-        treadmill = await Treadmill.connect(
-            sim.address,
-            quirks=Quirks.from_names(sim.profile.quirks),
-            scanner_backend=sim.scanner_backend,
-            client_backend=sim.client_backend,
-        )
+        treadmill = await connect(sim)
         try:
             supervisor = Supervisor(treadmill, safety, max_speed_mph=cap)
         except InputError:  # the grid has no speed in this band: refused before anything moved
             assert sim.treadmill.control_log == []
             await treadmill.disconnect()
             return
-        events: list[Event] = []
-        directions: dict[int, str] = {}  # id(command event) -> direction when it was written
-
-        def record(event: Event) -> None:
-            events.append(event)
-            directions[id(event)] = supervisor.direction
-
-        supervisor.add_listener(record)
+        events, directions = record_with_direction(supervisor)
         await supervisor.take_control()
         await supervisor.start()
         ramps: list[asyncio.Future[float]] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from retrotread import ftms
 from retrotread.config import SafetyConfig
-from retrotread.events import CommandEvent, Event, SafetyEvent, StoppedEvent
+from retrotread.events import CommandEvent, Direction, Event, SafetyEvent, StoppedEvent
 from retrotread.safety.supervisor import Supervisor
 from retrotread.treadmill import Quirks, Treadmill
 from simulators.harness import Simulator, open_simulator
@@ -44,6 +44,16 @@ class Rig:
         ]
 
 
+async def connect(sim: Simulator) -> Treadmill:
+    """Our Treadmill client connected to the simulated machine, with the machine's quirks."""
+    return await Treadmill.connect(
+        sim.address,
+        quirks=Quirks.from_names(sim.profile.quirks),
+        scanner_backend=sim.scanner_backend,
+        client_backend=sim.client_backend,
+    )
+
+
 @asynccontextmanager
 async def rig(
     profile: str | Profile = "generic",
@@ -53,12 +63,7 @@ async def rig(
     start: bool = True,
 ) -> AsyncIterator[Rig]:
     async with open_simulator(profile, faults) as sim:
-        treadmill = await Treadmill.connect(
-            sim.address,
-            quirks=Quirks.from_names(sim.profile.quirks),
-            scanner_backend=sim.scanner_backend,
-            client_backend=sim.client_backend,
-        )
+        treadmill = await connect(sim)
         supervisor = Supervisor(treadmill, safety or SafetyConfig(), max_speed_mph=max_speed_mph)
         r = Rig(sim, treadmill, supervisor)
         supervisor.add_listener(r.events.append)
@@ -81,3 +86,16 @@ def commanded_kmh(r: Rig) -> list[tuple[float, float]]:
     ]
 
 
+
+
+def record_with_direction(supervisor: Supervisor) -> tuple[list[Event], dict[int, Direction]]:
+    """Every event the supervisor emits, and the direction it faced at each (by event id)."""
+    events: list[Event] = []
+    directions: dict[int, Direction] = {}
+
+    def record(event: Event) -> None:
+        events.append(event)
+        directions[id(event)] = supervisor.direction
+
+    supervisor.add_listener(record)
+    return events, directions

@@ -24,25 +24,15 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from retrotread import events as ev
 from retrotread.channels.sinks import describe, format_clock
-from retrotread.events import (
-    CommandEvent,
-    ConnectedEvent,
-    Event,
-    PromptEvent,
-    SafetyEvent,
-    SegmentEvent,
-    StoppedEvent,
-    SummaryEvent,
-    TelemetryEvent,
-)
 from retrotread.session.control import SessionControl
 
 STOP_KEYS = frozenset({" ", "s", "S", "\x1b"})
 RESUME_KEYS = frozenset({"r", "R"})
 KEY_SOURCE = "keyboard"
 REDRAW_HZ = 10
-URGENT_EVENTS = (PromptEvent, SafetyEvent, StoppedEvent, SummaryEvent, SegmentEvent)
+URGENT_EVENTS = (ev.PromptEvent, ev.SafetyEvent, ev.StoppedEvent, ev.SummaryEvent, ev.SegmentEvent)
 
 
 @dataclass
@@ -50,33 +40,33 @@ class LiveState:
     """What the panel shows, folded from the events."""
 
     device: str = ""
-    segment: SegmentEvent | None = None
+    segment: ev.SegmentEvent | None = None
     segment_started: float = 0.0
     target_mph: float | None = None
-    telemetry: TelemetryEvent | None = None
+    telemetry: ev.TelemetryEvent | None = None
     now: float = 0.0
     messages: list[str] = field(default_factory=list)
     final: str | None = None
 
-    def fold(self, event: Event) -> None:
+    def fold(self, event: ev.Event) -> None:
         self.now = max(self.now, event.t)
         match event:
-            case ConnectedEvent():
+            case ev.ConnectedEvent():
                 self.device = event.device
-            case SegmentEvent():
+            case ev.SegmentEvent():
                 self.segment = event
                 self.segment_started = event.t
                 self.target_mph = event.target_mph
-            case CommandEvent(op="set_speed", result="success"):
+            case ev.CommandEvent(op="set_speed", result="success"):
                 self.target_mph = event.mph
-            case TelemetryEvent():
+            case ev.TelemetryEvent():
                 self.telemetry = event
-            case StoppedEvent():
+            case ev.StoppedEvent():
                 self.target_mph = None  # nothing is asked of the belt any more
                 self._note(describe(event))
-            case PromptEvent() | SafetyEvent():
+            case ev.PromptEvent() | ev.SafetyEvent():
                 self._note(describe(event))
-            case SummaryEvent():
+            case ev.SummaryEvent():
                 self.final = describe(event)
 
     def _note(self, text: str | None) -> None:
@@ -139,7 +129,7 @@ class LiveView:
 
     @contextlib.asynccontextmanager
     async def attach(self, control: SessionControl) -> AsyncIterator[None]:
-        def on_event(event: Event) -> None:
+        def on_event(event: ev.Event) -> None:
             # Called on the session's loop for every event: fold always, but redraw at most
             # REDRAW_HZ times a (real) second unless the walker must see it now. At
             # --time-scale 1000 a redraw per event would be a thousand a second.
