@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,57 +36,9 @@ from retrotread.channels.socket import server as control
 from retrotread.channels.socket import wire
 from retrotread.cli import stop_fast
 from retrotread.cli.app import run as cli_run
-from retrotread.events import Event, SessionState, StopAck
-from retrotread.session.control import SessionStatus
-from tests.other_uid import NOBODY, connect_as
-
-
-class FakeSession:
-    """A session whose belt 'stops' when the test says the treadmill answered (or at once)."""
-
-    def __init__(self, session_id: str = "s1", *, auto_ack: bool = True) -> None:
-        self.session_id = session_id
-        self.calls: list[str] = []
-        self.state = SessionState.running
-        self.belt_mph = 1.2
-        self.auto_ack = auto_ack
-        self.treadmill_answered = asyncio.Event()
-        self.stop_requested = asyncio.Event()
-
-    def status(self) -> SessionStatus:
-        return SessionStatus(
-            session=self.session_id,
-            state=self.state,
-            program="first-steps",
-            segment="warm-up",
-            segment_index=0,
-            belt_mph=self.belt_mph,
-            target_mph=1.0,
-            elapsed_s=42.5,
-            device="SIM-TREADMILL",
-        )
-
-    def request_stop(self, source: str) -> None:
-        self.calls.append(f"request_stop:{source}")
-        if self.state is not SessionState.stopping:
-            self.state = SessionState.stopping
-            if self.auto_ack:
-                self.treadmill_answered.set()
-        self.stop_requested.set()
-
-    async def stop(self, source: str) -> StopAck:
-        self.calls.append(f"stop:{source}")
-        self.request_stop(source)
-        await self.treadmill_answered.wait()
-        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
-
-    async def pause(self, source: str) -> StopAck:
-        self.calls.append(f"pause:{source}")
-        self.state = SessionState.paused
-        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
-
-    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        return lambda: None
+from retrotread.events import SessionState, StopAck
+from tests.support.fake_session import FakeSession
+from tests.support.other_uid import NOBODY, connect_as
 
 
 @pytest.fixture
@@ -1152,7 +1104,7 @@ RESERVE_PROBE = """
 import asyncio, os, resource, sys
 from retrotread.channels.socket import server as control
 from retrotread.channels.socket import wire
-from tests.test_control_socket import FakeSession
+from tests.support.fake_session import FakeSession
 
 async def main() -> None:
     session = FakeSession()

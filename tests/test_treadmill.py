@@ -27,7 +27,7 @@ from retrotread.units import KMH_PER_MPH
 from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 T = TypeVar("T")
 

@@ -8,68 +8,16 @@ without the interpreter start-up) where a test runs many sessions.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-CONSOLE_SCRIPT = Path(sys.executable).parent / "retrotread"
-FAST = ("--time-scale", "100000")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a command left behind: exit code and both streams."""
-
-    code: int
-    out: str
-    err: str
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-    def error_line(self) -> str:
-        """The single non-empty stderr line of a failure (SPEC: one line, no traceback)."""
-        lines = [line for line in self.err.splitlines() if line.strip()]
-        assert len(lines) == 1, lines
-        assert "Traceback" not in self.err
-        return lines[0]
-
-    def error_line_after_human(self) -> str:
-        """The one error line of a session that failed after it had started talking to a person."""
-        assert "Traceback" not in self.err
-        errors = [line for line in self.err.splitlines() if line.startswith("retrotread: error:")]
-        assert len(errors) == 1, self.err
-        return errors[0]
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    """Private directories standing in for a user's machine."""
-
-    root: Path
-    env: dict[str, str]
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.env["RETROTREAD_DATA_DIR"])
-
-    @property
-    def sessions_dir(self) -> Path:
-        return self.data_dir / "sessions"
-
-    def plan(self, text: str, name: str = "plan.toml") -> Path:
-        path = self.root / name
-        path.write_text(text)
-        return path
+from tests.support.cli import CONSOLE_SCRIPT, Outcome, RunScript, Sandbox
 
 
 @pytest.fixture
@@ -97,7 +45,6 @@ def sandbox(tmp_path: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     return Sandbox(tmp_path, {**os.environ, **env})
 
 
-RunScript = Callable[..., Outcome]
 
 
 @pytest.fixture

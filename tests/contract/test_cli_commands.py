@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.conftest import RunScript
+from tests.support.cli import RunScript
 
 PROGRAMS = ["first-steps", "cooldown", "intervals", "rehab", "athletic"]
 

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from tests.contract.conftest import CONSOLE_SCRIPT, FAST, Outcome, RunScript, Sandbox
-from tests.contract.schema import check_session, of_kind
+from tests.support.cli import CONSOLE_SCRIPT, FAST, Outcome, RunScript, Sandbox
+from tests.support.schema import check_session, of_kind
 
 
 def test_neither_device_nor_sim_suggests_both_ways_out(retrotread: RunScript) -> None:

@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import pytest
 
-from tests.contract.conftest import CONSOLE_SCRIPT, FAST, RunScript, Sandbox
+from tests.support.cli import CONSOLE_SCRIPT, FAST, RunScript, Sandbox
 
 # --- help and version ---------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.contract.conftest import CONSOLE_SCRIPT, FAST, Sandbox
-from tests.contract.schema import check_session, of_kind
+from tests.support.cli import CONSOLE_SCRIPT, FAST, Sandbox
+from tests.support.schema import check_session, of_kind
 
 RUN = (str(CONSOLE_SCRIPT), "run", "--sim", *FAST)
 TIMEOUT_S = 60

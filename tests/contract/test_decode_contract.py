@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.conftest import RunScript
+from tests.support.cli import RunScript
 
 
 def decoded(cli: RunScript, kind: str, hex_text: str) -> dict[str, Any]:

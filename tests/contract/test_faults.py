@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract.conftest import FAST, RunScript, Sandbox
-from tests.contract.schema import check_session, of_kind, only
+from tests.support.cli import FAST, RunScript, Sandbox
+from tests.support.schema import check_session, of_kind, only
 
 
 def steady_plan(sandbox: Sandbox, seconds: int, mph: float = 1.0) -> str:

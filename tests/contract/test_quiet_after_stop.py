@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contract.conftest import FAST, RunScript
-from tests.contract.schema import check_session, of_kind
+from tests.support.cli import FAST, RunScript
+from tests.support.schema import check_session, of_kind
 
 
 @pytest.mark.parametrize(

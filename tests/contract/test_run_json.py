@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from tests.contract.conftest import FAST, RunScript, Sandbox
-from tests.contract.schema import check_session, of_kind, only
+from tests.support.cli import FAST, RunScript, Sandbox
+from tests.support.schema import check_session, of_kind, only
 
 TWO_SEGMENTS = """
 name = "two"

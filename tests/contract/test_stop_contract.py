@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract.conftest import CONSOLE_SCRIPT, RunScript, Sandbox
-from tests.contract.schema import check_session, only
+from tests.support.cli import CONSOLE_SCRIPT, RunScript, Sandbox
+from tests.support.schema import check_session, only
 
 LONG_PLAN = '[[segments]]\nname = "long"\nduration_s = 3600\ntarget_mph = 1.0\n'
 

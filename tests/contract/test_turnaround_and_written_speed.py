@@ -10,8 +10,8 @@ from typing import Any
 from retrotread.run import RunOptions, run_to_result
 from retrotread.units import KMH_PER_MPH
 from simulators.harness import Simulator
-from tests.contract.conftest import FAST, RunScript, Sandbox
-from tests.contract.schema import check_session, of_kind
+from tests.support.cli import FAST, RunScript, Sandbox
+from tests.support.schema import check_session, of_kind
 
 TURN_PLAN = """
 turnaround_mode = "pause"

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.other_uid import NOBODY, connect_as
+from tests.support.other_uid import NOBODY, connect_as
 
 pytestmark = pytest.mark.e2e
 

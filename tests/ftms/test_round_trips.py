@@ -7,7 +7,7 @@ import dataclasses
 from hypothesis import given
 
 from retrotread import ftms
-from tests.ftms import strategies as gen
+from tests.support import ftms_strategies as gen
 
 
 @given(gen.treadmill_data())

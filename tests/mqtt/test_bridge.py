@@ -9,9 +9,8 @@ import pytest
 
 from retrotread.channels.mqtt import MqttBridge
 from retrotread.events import SessionState
-from tests.mqtt.broker import Broker
-from tests.mqtt.conftest import Inbox, client_for, payload_json
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import Broker, Inbox, client_for, payload_json
+from tests.support.fake_session import StubSession
 
 pytestmark = pytest.mark.mqtt
 

@@ -9,9 +9,8 @@ import pytest
 from retrotread.channels.mqtt import MqttBridge
 from retrotread.channels.mqtt.discovery import STATE_OPTIONS, discovery_messages
 from retrotread.channels.mqtt.topics import Topics
-from tests.mqtt.broker import Broker
-from tests.mqtt.conftest import Inbox, client_for, payload_json
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import Broker, Inbox, client_for, payload_json
+from tests.support.fake_session import StubSession
 
 TOPICS = Topics("retrotread", "belt-1")
 

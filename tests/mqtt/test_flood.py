@@ -20,9 +20,8 @@ from retrotread.channels.mqtt import MqttBridge
 from retrotread.channels.mqtt.bridge import LogThrottle
 from retrotread.events import SessionState
 from retrotread.logs import configure_logging
-from tests.mqtt.broker import Broker, find_mosquitto
-from tests.mqtt.conftest import client_for
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import Broker, client_for, find_mosquitto
+from tests.support.fake_session import StubSession
 
 pytestmark = pytest.mark.mqtt
 

@@ -19,8 +19,7 @@ import pytest
 
 from retrotread.channels.mqtt import publish_stop
 from retrotread.config import MqttConfig
-from tests.mqtt.broker import Broker, free_port
-from tests.mqtt.conftest import Inbox, client_for, payload_json
+from tests.support.broker import Broker, Inbox, client_for, free_port, payload_json
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.e2e]
 _RUNTIME_DIRS: list[Path] = []

@@ -9,9 +9,8 @@ import pytest
 from retrotread.channels.mqtt import MqttBridge, StopReport, publish_stop
 from retrotread.errors import ConnectError
 from retrotread.events import SessionState
-from tests.mqtt.broker import Broker, free_port
-from tests.mqtt.conftest import Inbox, client_for
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import Broker, Inbox, client_for, free_port
+from tests.support.fake_session import StubSession
 
 pytestmark = pytest.mark.mqtt
 

@@ -10,9 +10,8 @@ import structlog
 from retrotread.channels.mqtt import MqttBridge
 from retrotread.events import SessionState, TelemetryEvent
 from retrotread.session.control import SessionStatus
-from tests.mqtt.broker import Broker
-from tests.mqtt.conftest import client_for, payload_json
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import Broker, client_for, payload_json
+from tests.support.fake_session import StubSession
 
 pytestmark = pytest.mark.mqtt
 

@@ -7,9 +7,8 @@ from aiomqtt.exceptions import MqttConnectError
 
 from retrotread.channels.mqtt import MqttBridge, publish_stop
 from retrotread.errors import ConnectError
-from tests.mqtt.broker import ADMIN, VIEWER, Broker
-from tests.mqtt.conftest import Inbox, client_for
-from tests.mqtt.stub_session import StubSession
+from tests.support.broker import ADMIN, VIEWER, Broker, Inbox, client_for
+from tests.support.fake_session import StubSession
 
 pytestmark = pytest.mark.mqtt
 

@@ -13,8 +13,8 @@ from retrotread.safety.limits import ramp_step_c
 from retrotread.units import KMH_PER_MPH
 from simulators.profiles import GridSnap, Profile, SpeedRange, load_profile
 from tests.support.rig import rig
+from tests.support.virtual_time import advance
 from tests.support.wire import speed_params
-from tests.virtual_time import advance
 
 FLOOR_KMH = 0.5 * KMH_PER_MPH
 CEILING_KMH = 3.0 * KMH_PER_MPH

@@ -22,7 +22,7 @@ from retrotread.units import KMH_PER_MPH
 from simulators.faults import parse_fault
 from simulators.harness import Simulator
 from tests.support.rig import MOVING_OPS, rig
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 MPH = KMH_PER_MPH
 

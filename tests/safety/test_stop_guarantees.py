@@ -30,8 +30,8 @@ from retrotread.treadmill import Quirks, Treadmill
 from simulators.harness import open_simulator
 from simulators.treadmill import ATT_PROCEDURE_ALREADY_IN_PROGRESS
 from tests.support.rig import rig
+from tests.support.virtual_time import advance
 from tests.support.wire import MOVING_OPS, moving_writes_after_first_stop
-from tests.virtual_time import advance
 
 # Enough loop passes to get past every await of one start, resume or ramp step.
 MAX_TURNS = 400

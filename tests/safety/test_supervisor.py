@@ -23,7 +23,7 @@ from retrotread.events import CommandEvent, SessionState
 from retrotread.units import KMH_PER_MPH
 from simulators.faults import parse_fault
 from tests.support.rig import MOVING_OPS, commanded_kmh, rig
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 # -- start, ramp, band --------------------------------------------------------------------------
 

@@ -22,11 +22,11 @@ from simulators.clock import run_virtual
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
 from tests.support.rig import connect, record_with_direction
+from tests.support.virtual_time import advance
 from tests.support.wire import (
     assert_the_machine_stopped_safely,
     event_param,
 )
-from tests.virtual_time import advance
 
 PROFILES = [
     "generic",

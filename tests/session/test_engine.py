@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
-from retrotread.errors import ConnectError, RetrotreadError
+from retrotread.errors import ConnectError
 from retrotread.events import (
     CommandEvent,
     Event,
@@ -21,114 +20,17 @@ from retrotread.events import (
     SafetyEvent,
     SegmentEvent,
     SessionState,
-    StoppedEvent,
     SummaryEvent,
     TelemetryEvent,
 )
 from retrotread.run import (
     RunOptions,
-    SessionAttachment,
-    SessionResult,
-    run_to_result,
 )
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Session
 from retrotread.session.journal import read_journal
 from simulators.harness import Simulator
-
-E = TypeVar("E")
-
-
-@dataclass
-class SimRun:
-    """One finished simulated session: its result (or the error it raised), events, simulator."""
-
-    result: SessionResult | None
-    error: RetrotreadError | None
-    events: list[Event]
-    simulator: Simulator | None
-    journal: Path | None = None
-    final_belt_kmh: float | None = None  # the simulator's belt once the session ended
-
-    @property
-    def exit_code(self) -> int:
-        if self.result is not None:
-            return self.result.exit_code
-        assert self.error is not None
-        return self.error.exit_code
-
-    @property
-    def stopped(self) -> StoppedEvent:
-        found = [e for e in self.events if isinstance(e, StoppedEvent)]
-        assert len(found) == 1, found
-        return found[0]
-
-    def safety_reasons(self) -> list[str]:
-        return [e.reason for e in self.events if isinstance(e, SafetyEvent)]
-
-    def of(self, kind: type[E]) -> list[E]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-def write_plan(directory: Path, body: str) -> Path:
-    path = directory / "plan.toml"
-    path.write_text(body, encoding="utf-8")
-    return path
-
-
-SHORT_PLAN = """
-name = "short"
-[[segments]]
-name = "warm"
-duration_s = 20
-target_mph = 0.8
-[[segments]]
-name = "brisk"
-duration_s = 40
-target_mph = 1.5
-"""
-
-
-def simulate(
-    data_dir: Path, attachments: tuple[SessionAttachment, ...] = (), **options: Any
-) -> SimRun:
-    """Run a session on the simulator as fast as possible and collect everything."""
-    events: list[Event] = []
-    seen: list[Simulator] = []
-    belt: list[float] = []
-
-    @contextlib.asynccontextmanager
-    async def read_belt_at_end(_control: SessionControl) -> AsyncIterator[None]:
-        try:
-            yield  # left after `summary`, still on the session's loop
-        finally:
-            if seen:
-                belt.append(seen[0].treadmill.belt_speed_kmh)
-
-    opts = RunOptions(
-        sim=True,
-        data_dir=data_dir,
-        control_socket=False,
-        sinks=(events.append,),
-        on_simulator=seen.append,
-        attachments=(read_belt_at_end, *attachments),
-        **options,
-    )
-    simulator = None
-    try:
-        result = run_to_result(opts)
-    except RetrotreadError as err:
-        journals = sorted((data_dir / "sessions").glob("*.jsonl"))
-        run = SimRun(None, err, events, simulator, journals[-1] if journals else None)
-    else:
-        run = SimRun(result, None, events, simulator, result.journal)
-    run.simulator = seen[0] if seen else None
-    run.final_belt_kmh = belt[0] if belt else None
-    return run
-
-
-def control_writes(simulator: Simulator) -> list[bytes]:
-    return [bytes(x.request) for x in simulator.treadmill.control_log]
+from tests.support.sessions import SHORT_PLAN, control_writes, simulate, write_plan
 
 
 def test_first_steps_completes_with_every_event_in_order(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from retrotread.events import CommandEvent, SegmentEvent, TelemetryEvent
 from retrotread.session.pacer import zone_adjusted_mph
 from retrotread.session.plan import Segment
-from tests.session.test_engine import simulate, write_plan
+from tests.support.sessions import simulate, write_plan
 
 ZONE = Segment(
     name="zone", duration_s=600, min_mph=1.0, max_mph=2.0, hr_min_bpm=100, hr_max_bpm=120

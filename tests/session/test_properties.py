@@ -23,7 +23,7 @@ from retrotread.events import (
 from retrotread.safety.limits import SpeedGrid, mph_to_centi, ramp_step_c, step_wait_s
 from retrotread.session.journal import read_journal
 from simulators.profiles import Profile
-from tests.session.test_engine import simulate
+from tests.support.sessions import simulate
 from tests.support.wire import event_param, moving_writes_after_first_stop, speed_params
 
 BAND = (0.5, 3.0)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from simulators.clock import VirtualClockLoop, new_virtual_loop, run_virtual
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 
 def test_twenty_minutes_of_1hz_timers_fire_in_order_at_their_virtual_times() -> None:

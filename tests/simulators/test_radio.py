@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from simulators.radio import DEFAULT_RSSI, VirtualRadio
 from simulators.radio.convert import advertisement_data
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 
 def full(short: int) -> str:

@@ -12,8 +12,8 @@ from retrotread.ftms.control_point import OpCode, ResultCode, StopControl
 from retrotread.ftms.machine_status import MachineStatusOpCode
 from simulators.harness import open_simulator
 from simulators.profiles import PROFILE_NAMES
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 ATT_WRITE_RESPONSE = 0x13
 ATT_HANDLE_VALUE_INDICATION = 0x1D

@@ -13,8 +13,8 @@ from retrotread.ftms.machine_status import MachineStatusOpCode
 from retrotread.ftms.uuids import CONTROL_POINT_UUID
 from simulators.faults import parse_fault
 from simulators.harness import open_simulator
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 
 @virtual

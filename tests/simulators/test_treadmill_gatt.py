@@ -14,8 +14,8 @@ from retrotread.ftms.training_status import TrainingStatusCode, decode_training_
 from simulators.harness import open_simulator
 from simulators.radio import VirtualRadio
 from simulators.treadmill import advertising_data
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 EXPECTED_PROPERTIES = {
     uuids.FEATURE_UUID: ["read"],

@@ -10,8 +10,8 @@ from retrotread.ftms import control_point as cp
 from retrotread.ftms.control_point import ResultCode
 from simulators.harness import open_simulator
 from simulators.profiles import ControlSettings, load_profile
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 PROCEDURE_ALREADY_IN_PROGRESS = 0xFE
 

@@ -14,8 +14,8 @@ from retrotread.ftms.ranges import decode_speed_range
 from retrotread.ftms.uuids import SUPPORTED_SPEED_RANGE_UUID
 from retrotread.units import KMH_PER_MPH
 from simulators.harness import open_simulator
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 
 @virtual

@@ -18,8 +18,8 @@ from retrotread.ftms import control_point as cp
 from retrotread.run import RunOptions, prepare, run_to_result
 from simulators.faults import parse_fault
 from simulators.harness import Simulator, open_simulator, read_wire_log
-from tests.simulators.test_treadmill_support import Central, virtual
-from tests.virtual_time import advance
+from tests.support.central import Central, virtual
+from tests.support.virtual_time import advance
 
 SHORT_PLAN = '[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 1.0\n'
 

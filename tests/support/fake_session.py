@@ -1,8 +1,9 @@
-"""A small but real `SessionControl` for bridge tests that do not need the engine and simulator.
+"""Small but real `SessionControl`s for channel tests that need neither engine nor simulator.
 
-It keeps the protocol's promises (stop latches, stop passes through `stopping` to `stopped`, pause
+`StubSession` (the MQTT bridge's tests) keeps the protocol's promises (stop latches, stop passes through `stopping` to `stopped`, pause
 only pauses, listeners are called synchronously) and records every call, so a test can tell exactly
-what a remote peer managed to do to the session.
+what a remote peer managed to do to the session. `FakeSession` (the control socket's tests)
+acknowledges a stop when the test says the treadmill answered, or at once.
 """
 
 from __future__ import annotations
@@ -101,3 +102,51 @@ class StubSession:
         self.state = SessionState.stopped
         self.emit(StoppedEvent(t=self.t, reason="estop", belt_mph=0.0, source=source))
         self.stopped.set()
+
+
+class FakeSession:
+    """A session whose belt 'stops' when the test says the treadmill answered (or at once)."""
+
+    def __init__(self, session_id: str = "s1", *, auto_ack: bool = True) -> None:
+        self.session_id = session_id
+        self.calls: list[str] = []
+        self.state = SessionState.running
+        self.belt_mph = 1.2
+        self.auto_ack = auto_ack
+        self.treadmill_answered = asyncio.Event()
+        self.stop_requested = asyncio.Event()
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(
+            session=self.session_id,
+            state=self.state,
+            program="first-steps",
+            segment="warm-up",
+            segment_index=0,
+            belt_mph=self.belt_mph,
+            target_mph=1.0,
+            elapsed_s=42.5,
+            device="SIM-TREADMILL",
+        )
+
+    def request_stop(self, source: str) -> None:
+        self.calls.append(f"request_stop:{source}")
+        if self.state is not SessionState.stopping:
+            self.state = SessionState.stopping
+            if self.auto_ack:
+                self.treadmill_answered.set()
+        self.stop_requested.set()
+
+    async def stop(self, source: str) -> StopAck:
+        self.calls.append(f"stop:{source}")
+        self.request_stop(source)
+        await self.treadmill_answered.wait()
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    async def pause(self, source: str) -> StopAck:
+        self.calls.append(f"pause:{source}")
+        self.state = SessionState.paused
+        return StopAck(acknowledged=True, belt_mph=self.belt_mph)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        return lambda: None

@@ -26,7 +26,7 @@ from retrotread.ftms.uuids import (
 )
 from simulators.clock import run_virtual
 from simulators.harness import Simulator
-from tests.virtual_time import advance
+from tests.support.virtual_time import advance
 
 ANSWER_TIMEOUT_S = 5.0
 
