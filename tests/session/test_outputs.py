@@ -33,7 +33,7 @@ from retrotread.events import (
 from retrotread.run import SessionAttachment
 from retrotread.session.control import SessionControl
 from retrotread.session.journal import read_journal
-from tests.session.test_engine import SHORT_PLAN, simulate, write_plan
+from tests.support.sessions import SHORT_PLAN, simulate, write_plan
 
 CONNECTED = ConnectedEvent(t=0.2, device="sim", speed_range_kmh=(0.5, 20.0, 0.01), features=[])
 
