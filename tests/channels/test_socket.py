@@ -1133,7 +1133,7 @@ def test_the_reserved_descriptor_lets_a_stop_in_when_the_process_has_none_left(
     control socket keeps in reserve is given up to accept the stop."""
     probe = subprocess.Popen(
         [sys.executable, "-c", RESERVE_PROBE],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
