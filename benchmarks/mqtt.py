@@ -27,16 +27,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import aiomqtt
 
 from retrotread.channels.mqtt import MqttBridge
+from retrotread.config import MqttConfig
 from retrotread.events import CommandEvent, Event, SessionState, StopAck, TelemetryEvent
 from retrotread.logs import configure_logging
 from retrotread.session.control import SessionControl, SessionStatus
-from tests.mqtt.broker import ADMIN, HOST, Broker, MqttTestConfig, find_mosquitto
+from tests.support.broker import ADMIN, HOST, Broker, find_mosquitto
 
 STOP_RUNS = 100
 LISTENER_EVENTS = 20_000
@@ -113,7 +113,9 @@ async def bench_listener_cost(broker: Broker) -> None:
         TelemetryEvent(t=float(n), speed_mph=1.0, speed_kmh=1.61, distance_m=float(n))
         for n in range(LISTENER_EVENTS)
     ]
-    down = replace(broker.config("bench-cost", discovery=False), url=f"mqtt://{HOST}:1")
+    down = broker.config("bench-cost", discovery=False).model_copy(
+        update={"url": f"mqtt://{HOST}:1"}
+    )
     for label, config in (("broker up", broker.config("bench-cost")), ("broker down", down)):
         session = TimingSession()
         async with MqttBridge(config, session):
@@ -259,14 +261,14 @@ async def bench_scale(broker: Broker, broker_pid: int) -> None:
     )
     for count in SCALE_STEPS:
         fleet = f"scale{count}"
-        base = replace(broker.config("x", discovery=False), base_topic=fleet)
+        base = broker.config("x", discovery=False).model_copy(update={"base_topic": fleet})
         sessions = [TimingSession() for _ in range(count)]
         async with AsyncExitStack() as stack:
             watcher = await stack.enter_async_context(_admin(broker))
             await watcher.subscribe(f"{fleet}/+/availability")
             started = time.perf_counter()
             for n, session in enumerate(sessions):
-                config: MqttTestConfig = replace(base, id=f"belt{n}")
+                config: MqttConfig = base.model_copy(update={"id": f"belt{n}"})
                 await stack.enter_async_context(MqttBridge(config, session))
             await asyncio.wait_for(_wait_online(watcher, count), 60)
             connect_s = time.perf_counter() - started

@@ -1,9 +1,10 @@
 """Small but real `SessionControl`s for channel tests that need neither engine nor simulator.
 
-`StubSession` (the MQTT bridge's tests) keeps the protocol's promises (stop latches, stop passes through `stopping` to `stopped`, pause
-only pauses, listeners are called synchronously) and records every call, so a test can tell exactly
-what a remote peer managed to do to the session. `FakeSession` (the control socket's tests)
-acknowledges a stop when the test says the treadmill answered, or at once.
+`StubSession` (the MQTT bridge's tests) keeps the protocol's promises (stop latches, stop passes
+through `stopping` to `stopped`, pause only pauses, listeners are called synchronously) and records
+every call, so a test can tell exactly what a remote peer managed to do to the session.
+`FakeSession` (the control socket's tests) acknowledges a stop when the test says the treadmill
+answered, or at once.
 """
 
 from __future__ import annotations
