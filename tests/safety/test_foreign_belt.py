@@ -22,6 +22,7 @@ from retrotread.safety.supervisor import Supervisor
 from retrotread.treadmill import Telemetry, Treadmill
 from simulators.harness import Simulator, open_simulator
 from simulators.profiles import Profile, SpeedRange, load_profile
+from tests.support.virtual_time import advance
 
 MOVING_OPS = {ftms.OpCode.start_or_resume, ftms.OpCode.set_target_speed}
 
@@ -131,7 +132,7 @@ async def test_a_standing_belt_still_gets_its_stop_and_nothing_that_moves_it() -
         assert not MOVING_OPS & set(r.ours())
         assert not [e for e in r.events if isinstance(e, SafetyEvent)]
         assert r.stopped().reason == "estop"
-        await asyncio.sleep(10)
+        await advance(10)
         assert r.sim.treadmill.belt_speed_kmh == 0
 
 

@@ -72,7 +72,6 @@ class BeltState(enum.Enum):
 
 
 _S = BeltState
-_LATCHED: Final = frozenset({_S.latched, _S.ended})
 _PAUSED: Final = frozenset({_S.paused, _S.resuming})
 # transition -> {from: to}; anything else raises.
 _TRANSITIONS: Final[Mapping[str, Mapping[BeltState, BeltState]]] = {
@@ -114,7 +113,8 @@ class Latch:
     @property
     def latched(self) -> bool:
         """A stop was asked for (the stop procedure may be over)."""
-        return self._state in _LATCHED
+        # Identity, not set membership: the emergency path and the gate ask this on every call.
+        return self._state is _S.latched or self._state is _S.ended
 
     @property
     def ended(self) -> bool:
@@ -128,12 +128,14 @@ class Latch:
     @property
     def started(self) -> bool:
         """The belt was started (before the latch, if latched): it may be running."""
-        return self._belt_state() is not BeltState.idle
+        before = self._latched_from
+        return (self._state if before is None else before) is not _S.idle
 
     @property
     def paused(self) -> bool:
         """Paused or resuming (before the latch, if latched)."""
-        return self._belt_state() in _PAUSED
+        before = self._latched_from
+        return (self._state if before is None else before) in _PAUSED
 
     @property
     def session_state(self) -> SessionState:
@@ -141,9 +143,6 @@ class Latch:
         if self._state is BeltState.ended:
             return SessionState.fault if self.reason == "fault" else SessionState.stopped
         return _SESSION_STATES[self._state]
-
-    def _belt_state(self) -> BeltState:
-        return self._latched_from if self._latched_from is not None else self._state
 
     # -- transitions --------------------------------------------------------------------------
     def start(self) -> None:
@@ -182,7 +181,8 @@ class Latch:
     def gate(self, op: str) -> None:
         """Asked by the control point in the step that hands a write to bleak: after the latch
         only Stop and Request Control leave, whatever was decided before."""
-        if self._state in _LATCHED and op not in WRITES_AFTER_LATCH:
+        state = self._state
+        if (state is _S.latched or state is _S.ended) and op not in WRITES_AFTER_LATCH:
             raise LatchedError(f"the belt is stopped ({self.reason}); {op} not sent")
 
 

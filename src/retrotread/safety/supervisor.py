@@ -103,6 +103,10 @@ class Supervisor:
         )
         self._step_c = ramp_step_c(safety.max_step_mph)
         self._latch = Latch()
+        # Asked by the control point in the step that hands a write to bleak: after the latch
+        # only Stop and Request Control leave, whatever was decided before (SPEC.md: the latch
+        # is atomic). The latch's own method, so that no call stands between it and its state.
+        self._gate: Callable[[str], None] = self._latch.gate
         # Claimed only once nothing above can refuse the device: a refused one stays claimable.
         self._cp = treadmill.claim_control_point(self._gate)
         # A refused Start or Set Target Speed is a fault stop.
@@ -320,14 +324,16 @@ class Supervisor:
     def request_stop(self, reason: StopReason, source: str) -> None:
         """Latch, and put FTMS Stop on the wire now. Synchronous; idempotent (the first reason
         stays); a new Stop is written only when none is in flight or the last one failed."""
-        first = not self._latch.latched
+        latch = self._latch
+        first = not latch.latched
         if first:
-            self._latch.latch(reason, source)
-        if self._latch.started:
+            latch.latch(reason, source)
+        started = latch.started
+        if started:
             self._stop.write_stop(source)
         if first:
             self._disarm_stale_timer()
-            self._spawn(self._stop.run(belt_may_run=self._latch.started))
+            self._spawn(self._stop.run(belt_may_run=started))
 
     async def stop(self, reason: StopReason, source: str) -> StopAck:
         """`request_stop`, then wait until the treadmill acknowledged the Stop (or the stop
@@ -388,12 +394,6 @@ class Supervisor:
             return 0.0
         wait = step_wait_s(step.high_c - current.high_c, self._step_c, self._safety.step_interval_s)
         return self._last_change_at + wait - self._loop.time()
-
-    def _gate(self, op: str) -> None:
-        """Asked by the control point in the step that hands a write to bleak: after the latch
-        only Stop and Request Control leave, whatever was decided before (SPEC.md: the latch
-        is atomic)."""
-        self._latch.gate(op)
 
     async def _run_at_floor(self) -> None:
         """Start/Resume with the target at the floor (order by quirk: some devices ignore a
