@@ -209,3 +209,15 @@ async def test_only_stop_ever_meets_a_procedure_in_progress() -> None:
         ]
         assert busy == []
         assert not [e for e in events if isinstance(e, SafetyEvent) and e.action == "stop"]
+
+
+async def test_a_latch_closed_before_the_supervisor_exists_gets_no_supervisor() -> None:
+    """The session's latch is the supervisor's: one closed early (a stop before the belt
+    started) cannot be handed to a supervisor, so nothing can write a Start on it."""
+    from retrotread.safety.latch import Latch
+
+    latch = Latch()
+    latch.latch("estop", "test")
+    async with rig(start=False) as r:
+        with pytest.raises(RuntimeError, match="idle latch"):
+            Supervisor(r.treadmill, SafetyConfig(), latch=latch)

@@ -1,4 +1,5 @@
-"""Bluetooth UUIDs of the Fitness Machine Service, as bleak spells them (full, lowercase)."""
+"""Bluetooth UUIDs of the Fitness Machine Service (and of a heart-rate strap), as bleak spells
+them (full, lowercase)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,7 @@ SUPPORTED_SPEED_RANGE_UUID = uuid16(0x2AD4)
 SUPPORTED_INCLINATION_RANGE_UUID = uuid16(0x2AD5)
 CONTROL_POINT_UUID = uuid16(0x2AD9)
 FITNESS_MACHINE_STATUS_UUID = uuid16(0x2ADA)
+
+# The Heart Rate Service of a chest strap (read alongside the treadmill, not part of FTMS).
+HEART_RATE_SERVICE_UUID = uuid16(0x180D)
+HEART_RATE_MEASUREMENT_UUID = uuid16(0x2A37)

@@ -90,6 +90,7 @@ class Supervisor:
         max_speed_mph: float | None = None,
         t0: float | None = None,
         forward_segments: bool = True,
+        latch: Latch | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._treadmill = treadmill
@@ -102,7 +103,10 @@ class Supervisor:
             self.grid, safety, max_speed_mph, forward_segments=forward_segments
         )
         self._step_c = ramp_step_c(safety.max_step_mph)
-        self._latch = Latch()
+        # The session's latch when it has one (open: a closed one never gets a supervisor).
+        self._latch = latch if latch is not None else Latch()
+        if self._latch.state is not BeltState.idle:
+            raise RuntimeError(f"a supervisor needs an idle latch, not {self._latch.state.name}")
         # Asked by the control point in the step that hands a write to bleak: after the latch
         # only Stop and Request Control leave, whatever was decided before (SPEC.md: the latch
         # is atomic). The latch's own method, so that no call stands between it and its state.

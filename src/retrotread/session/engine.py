@@ -31,6 +31,7 @@ from retrotread.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.safety.latch import Latch
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.control import EventListener, SessionStatus
 from retrotread.session.pacer import Pacer, segment_direction
@@ -85,7 +86,9 @@ class Session:
         self.pacer: Pacer | None = None
         self.state = SessionState.idle
         # A stop requested before the supervisor exists: the belt never starts.
-        self.early_stop: tuple[StopReason, str] | None = None
+        # The belt's one latch, from the start: a stop asked for before the supervisor exists
+        # closes it, and the supervisor is built on it (so the belt never starts).
+        self.latch = Latch()
         self.stop_requested = asyncio.Event()
         self.stopped_event: StoppedEvent | None = None
         self.stop_unverified = False
@@ -183,8 +186,8 @@ class Session:
         reason = stop_reason_for(source)
         if self.supervisor is not None:
             self.supervisor.request_stop(reason, source)
-        elif self.early_stop is None:
-            self.early_stop = (reason, source)
+        elif not self.latch.latched:
+            self.latch.latch(reason, source)
         self.stop_requested.set()
 
     async def stop(self, source: str) -> StopAck:
@@ -236,10 +239,12 @@ async def run_engine(
         session.emit(_connected_event(session, treadmill))
         if confirm is not None and not session.stop_requested.is_set():
             confirmed = await _confirm_or_stop(session, confirm)
-            if not confirmed and session.early_stop is None:
-                session.early_stop = ("estop", "walker")
-        if session.early_stop is not None:
-            return _close(session, *session.early_stop)
+            if not confirmed and not session.latch.latched:
+                session.latch.latch("estop", "walker")
+        if session.latch.latched:
+            reason, source = session.latch.reason, session.latch.source
+            assert reason is not None
+            return _close(session, reason, source or "engine")
         forward = any(segment_direction(s) == "forward" for s in session.plan.segments)
         supervisor = Supervisor(
             treadmill,
@@ -247,6 +252,7 @@ async def run_engine(
             max_speed_mph=max_speed_mph,
             t0=session.t0,
             forward_segments=forward,
+            latch=session.latch,
         )
         supervisor.add_listener(session.emit)
         session.supervisor = supervisor
