@@ -24,6 +24,13 @@ class FaultKind(StrEnum):
     # The machine withdraws control (its console took over): Fitness Machine Status 0xFF, and
     # commands are refused control_not_permitted until the central requests control again.
     CONTROL_LOST = "control-lost"
+    # The heart-rate strap's link goes down for ARG s; the strap reports no skin contact from T.
+    HR_DROP = "hr-drop"
+    HR_CONTACT = "hr-contact"
+
+
+STRAP_FAULT_KINDS: frozenset[FaultKind] = frozenset({FaultKind.HR_DROP, FaultKind.HR_CONTACT})
+"""The kinds the simulated strap gives effect to (the treadmill schedules them on its clock)."""
 
 
 class RejectTarget(StrEnum):
@@ -37,14 +44,15 @@ class RejectTarget(StrEnum):
 
 FAULT_KINDS: tuple[str, ...] = tuple(kind.value for kind in FaultKind)
 DEFAULT_DISCONNECT_S = 2.0
+DEFAULT_HR_DROP_S = 30.0
 
 
 @dataclass(frozen=True)
 class FaultSpec:
     """One fault: `kind` fires `at_s` seconds into the session with its argument.
 
-    `arg` is seconds down for disconnect, a speed factor for overspeed, beats per minute for hr,
-    a `RejectTarget` for reject, and None for the kinds without an argument.
+    `arg` is seconds down for disconnect and hr-drop, a speed factor for overspeed, beats per
+    minute for hr, a `RejectTarget` for reject, and None for the kinds without an argument.
     """
 
     kind: FaultKind
@@ -82,6 +90,7 @@ def _argument(spec: str, kind: FaultKind, text: str | None) -> float | RejectTar
         FaultKind.STALL,
         FaultKind.NO_INDICATION,
         FaultKind.CONTROL_LOST,
+        FaultKind.HR_CONTACT,
     ):
         if text:
             raise ValueError(f"fault {spec!r}: {kind} takes no argument")
@@ -96,8 +105,9 @@ def _argument(spec: str, kind: FaultKind, text: str | None) -> float | RejectTar
             raise ValueError(
                 f"fault {spec!r}: reject operation {text!r} unknown; one of {targets}"
             ) from None
-    if kind is FaultKind.DISCONNECT:
-        seconds = DEFAULT_DISCONNECT_S if not text else _number(spec, "seconds down", text)
+    if kind in (FaultKind.DISCONNECT, FaultKind.HR_DROP):
+        default = DEFAULT_DISCONNECT_S if kind is FaultKind.DISCONNECT else DEFAULT_HR_DROP_S
+        seconds = default if not text else _number(spec, "seconds down", text)
         if seconds <= 0:
             raise ValueError(f"fault {spec!r}: seconds down must be > 0")
         return seconds

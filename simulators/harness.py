@@ -16,6 +16,10 @@ the clock of the fault schedule), `request` (bytes), `op` (FTMS op name or None)
 `belt_kmh` (the belt's real speed then). `sim.wire_log()` gives the same as the dicts that
 `open_simulator(wire_log=PATH)` writes to PATH, one JSON line each (`run --sim-wire-log`);
 `read_wire_log(PATH)` reads such a file back, also one cut off by a crash.
+
+`open_simulator(hr_strap=True)` also serves a heart-rate strap (simulators.strap) on the same
+radio, reading the treadmill's walker: `sim.strap_address` and `sim.strap`. The console then
+forwards no heart rate itself unless the profile's `[strap] console_heart_rate` says so.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bleak.backends.scanner import BaseBleakScanner
 from simulators.faults import FaultSpec, parse_fault
 from simulators.profiles import Profile, load_profile
 from simulators.radio import VirtualRadio
+from simulators.strap import SimStrap
 from simulators.treadmill import ControlExchange, SimTreadmill, WireRecord
 
 
@@ -45,6 +50,8 @@ class Simulator:
     radio: VirtualRadio
     treadmill: SimTreadmill
     profile: Profile
+    strap: SimStrap | None = None
+    strap_address: str | None = None
 
     @property
     def scanner_backend(self) -> type[BaseBleakScanner]:
@@ -73,9 +80,11 @@ async def open_simulator(
     name: str | None = None,
     address: str | None = None,
     wire_log: str | Path | None = None,
+    hr_strap: bool = False,
 ) -> AsyncIterator[Simulator]:
-    """Start a treadmill advertising on `radio` (or a new one); ValueError for bad input,
-    including a `wire_log` file that cannot be created (it is truncated when it exists)."""
+    """Start a treadmill advertising on `radio` (or a new one), and with `hr_strap` a heart-rate
+    strap beside it; ValueError for bad input, including a `wire_log` file that cannot be
+    created (it is truncated when it exists)."""
     loaded = profile if isinstance(profile, Profile) else load_profile(profile)
     specs = [parse_fault(fault) if isinstance(fault, str) else fault for fault in faults]
     async with AsyncExitStack() as stack:
@@ -89,13 +98,45 @@ async def open_simulator(
         await treadmill.start()
         stack.push_async_callback(radio.remove_peripheral, address_text)
         stack.push_async_callback(_shut_down, treadmill)
+        strap: SimStrap | None = None
+        strap_address: str | None = None
+        if hr_strap:
+            strap = await _open_strap(stack, radio, loaded, treadmill)
+            strap_address = str(strap.device.random_address).upper()
         yield Simulator(
             address=address_text,
             name=device.name,
             radio=radio,
             treadmill=treadmill,
             profile=loaded,
+            strap=strap,
+            strap_address=strap_address,
         )
+
+
+async def _open_strap(
+    stack: AsyncExitStack, radio: VirtualRadio, profile: Profile, treadmill: SimTreadmill
+) -> SimStrap:
+    """The strap reads the treadmill's walker (its `hr` fault included) and takes the strap
+    faults the treadmill schedules on the session clock."""
+    device = await radio.add_peripheral(profile.strap.advertised_name)
+    address = str(device.random_address).upper()
+    strap = SimStrap(device, profile.strap, lambda: treadmill.heart_rate_bpm)
+    treadmill.reports_heart_rate = profile.strap.console_heart_rate
+    treadmill.strap_fault_handlers.append(strap.inject)
+    await strap.start()
+    stack.push_async_callback(radio.remove_peripheral, address)
+    stack.push_async_callback(_shut_down_strap, strap)
+    return strap
+
+
+async def _shut_down_strap(strap: SimStrap) -> None:
+    await strap.close()
+    device = strap.device
+    for connection in list(device.connections.values()):
+        await connection.disconnect()
+    if device.is_advertising:
+        await device.stop_advertising()
 
 
 def _open_wire_log(path: str | Path) -> IO[str]:

@@ -100,6 +100,21 @@ class ControlSettings(_Section):
     answer_delay_s: float = Field(default=0.0, ge=0, le=10)
 
 
+class StrapSettings(_Section):
+    """The simulated heart-rate strap (`--sim-hr-strap`).
+
+    `single_central`: like most real straps, it serves one central at a time (a second is
+    refused, and it stops advertising while connected). `console_heart_rate`: whether the
+    treadmill's console also forwards a heart rate in Treadmill Data while the strap is served;
+    off by default, because many consoles never do, which is why people pair a strap.
+    """
+
+    advertised_name: str = Field(default="RetroTread HR", min_length=1, max_length=20)
+    single_central: bool = True
+    interval_s: float = Field(default=1.0, gt=0)
+    console_heart_rate: bool = False
+
+
 class Profile(_Section):
     name: str
     description: str = ""
@@ -113,6 +128,7 @@ class Profile(_Section):
     drop_link_after_s: float | None = Field(default=None, gt=0)
     operations: frozenset[ControlOp] = frozenset(ControlOp)
     quirks: frozenset[QuirkName] = frozenset()
+    strap: StrapSettings = StrapSettings()
 
     def supports(self, op: ControlOp) -> bool:
         """Whether the machine implements `op` (incline targets need an incline range)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import IO, Any, Final, NoReturn, TypedDict
 
@@ -68,7 +68,13 @@ from retrotread.ftms.training_status import (
 from retrotread.ftms.treadmill_data import TreadmillData, encode_treadmill_data
 from retrotread.units import KMH_PER_MPH
 from simulators.belt import Belt, BeltDynamics
-from simulators.faults import DEFAULT_DISCONNECT_S, FaultKind, FaultSpec, RejectTarget
+from simulators.faults import (
+    DEFAULT_DISCONNECT_S,
+    STRAP_FAULT_KINDS,
+    FaultKind,
+    FaultSpec,
+    RejectTarget,
+)
 from simulators.profiles import ControlOp, GridSnap, Profile
 from simulators.walker import Walker
 
@@ -251,6 +257,10 @@ class SimTreadmill:
         self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_lock = asyncio.Lock()
         self._closed = False
+        # Whether the console forwards a heart rate in Treadmill Data (a strap may stand in).
+        self.reports_heart_rate = True
+        # Who gives effect to the strap's faults (hr-drop, hr-contact): the simulated strap.
+        self.strap_fault_handlers: list[Callable[[FaultSpec], None]] = []
         self._build_service()
 
     # ----------------------------------------------------------------- public state
@@ -321,6 +331,10 @@ class SimTreadmill:
             return
         logger.info("simulator fault: %s", fault)
         self._sync()
+        if fault.kind in STRAP_FAULT_KINDS:
+            for handler in list(self.strap_fault_handlers):
+                handler(fault)
+            return
         match fault.kind:
             case FaultKind.DISCONNECT:
                 self._spawn(self._drop_link(_number(fault, DEFAULT_DISCONNECT_S)))
@@ -802,7 +816,9 @@ class SimTreadmill:
                 total_energy_kcal=round(self.walker.energy_kcal),
                 energy_per_hour_kcal=round(self.walker.energy_per_hour_kcal),
                 energy_per_minute_kcal=round(self.walker.energy_per_hour_kcal / 60),
-                heart_rate_bpm=self.walker.reported_heart_rate_bpm,
+                heart_rate_bpm=self.walker.reported_heart_rate_bpm
+                if self.reports_heart_rate
+                else None,
                 elapsed_time_s=round(self.elapsed_s),
                 not_available=frozenset({"ramp_angle_deg"})
                 if self.profile.incline is not None

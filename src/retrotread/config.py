@@ -151,6 +151,7 @@ class SafetyConfig(_Section):
     overspeed_tolerance_mph: Annotated[float, in_range(0.1, 0.5, "mph")] = 0.3
     max_heart_rate_bpm: Annotated[int, in_range(60, 220, "bpm")] | None = None
     heart_rate_slow_s: Annotated[float, in_range(5.0, 120.0, "s")] = 30.0
+    heart_rate_timeout_s: Annotated[float, in_range(3.0, 60.0, "s")] = 10.0
     stop_verify_timeout_s: Annotated[float, in_range(2.0, 60.0, "s")] = 10.0
     command_timeout_s: Annotated[float, in_range(0.5, 10.0, "s")] = 2.0
     turnaround_hold_s: Annotated[float, in_range(2.0, 60.0, "s")] = 5.0
@@ -190,6 +191,14 @@ class DeviceConfig(_Section):
     # Not strict: TOML and JSON have lists, not tuples; each name is still checked exactly.
     quirks: Annotated[tuple[Quirk, ...], Field(strict=False)] = ()
     connect_timeout_s: Annotated[float, in_range(1.0, 120.0, "s")] = 20.0
+
+
+class HeartRateConfig(_Section):
+    """The heart-rate strap read beside the treadmill (`--hr-device` overrides `device`).
+
+    Unset: no strap, the treadmill's own heart rate (if it reports one) is all there is."""
+
+    device: str | None = None
 
 
 def _host_slug() -> str:
@@ -394,6 +403,7 @@ class Settings(BaseSettings):
 
     safety: SafetyConfig = SafetyConfig()
     device: DeviceConfig = DeviceConfig()
+    heart_rate: HeartRateConfig = HeartRateConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     journal: JournalConfig = JournalConfig()
     sim: SimConfig = SimConfig()

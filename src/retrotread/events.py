@@ -155,6 +155,7 @@ class TelemetryEvent(_Event):
     distance_m: float | None = None
     incline_pct: float | None = None
     heart_rate_bpm: int | None = None
+    heart_rate_source: Literal["strap", "treadmill"] | None = None
     elapsed_s: float | None = None
 
 

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread import exit_codes
 from retrotread.channels.sinks import EventSink, JsonLinesSink
 from retrotread.config import Settings, check_time_scale, load_settings
-from retrotread.errors import InputError
+from retrotread.errors import ConnectError, InputError
 from retrotread.events import StopReason, SummaryEvent
 from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
@@ -34,13 +36,14 @@ from retrotread.session.journal import JournalWriter, new_session_id, sessions_d
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
 from retrotread.session.programs import DEFAULT_PROGRAM, load_program
 from retrotread.target import (
+    check_strap_faults,
     check_target,
     parse_sim_faults,
     run_on_target,
     sim_profile_for,
     simulated_treadmill,
 )
-from retrotread.treadmill import Quirks, Treadmill
+from retrotread.treadmill import HeartRateStrap, Quirks, Treadmill
 
 if TYPE_CHECKING:
     from simulators.faults import FaultSpec
@@ -56,7 +59,6 @@ entered before connecting, left after the `summary` event."""
 SimulatorHook = Callable[["Simulator"], None]
 
 
-
 @dataclass(frozen=True)
 class RunOptions:
     """The flags of `retrotread run`, plus hooks for the CLI and tests."""
@@ -67,6 +69,7 @@ class RunOptions:
     plan_file: Path | None = None
     max_speed_mph: float | None = None
     yes: bool = False
+    dry_run: bool = False  # check everything, connect to nothing (`prepare` only)
     json: bool = False
     mqtt: bool = False
     time_scale: float | None = None  # --sim only; None = the default below
@@ -75,6 +78,9 @@ class RunOptions:
     sim_profile: str | None = None
     sim_faults: tuple[str, ...] = ()
     sim_wire_log: Path | None = None  # --sim only: one JSON line per control-point write
+    sim_hr_strap: bool = False  # --sim only: the simulator serves a heart-rate strap too
+    hr_device: str | None = None  # a heart-rate strap; None = config [heart_rate] device
+    hr_optional: bool = False  # a strap that cannot be reached: warn and run without it
     config_file: Path | None = None
     data_dir: Path | None = None  # overrides the configured one (tests)
     interactive: bool | None = None  # stdin is a terminal; None = ask sys.stdin
@@ -98,6 +104,7 @@ class PreparedRun:
     quirks: Quirks
     needs_confirmation: bool
     time_scale: float | None  # for --sim: the virtual clock's speed; None = as fast as possible
+    cap_notice: str | None = None  # targets lowered to the user's cap: said once, at the start
 
 
 @dataclass(frozen=True)
@@ -123,9 +130,15 @@ def prepare(options: RunOptions) -> PreparedRun:
             ("--sim-profile", options.sim_profile is not None),
             ("--sim-fault", bool(options.sim_faults)),
             ("--sim-wire-log", options.sim_wire_log is not None),
+            ("--sim-hr-strap", options.sim_hr_strap),
         ):
             if given:
                 raise InputError(f"{flag} works only with --sim")
+    if options.sim and options.hr_device is not None:
+        raise InputError(
+            "--hr-device names a real strap, which the simulator cannot reach: "
+            "use --sim-hr-strap for a simulated one"
+        )
     if options.time_scale is not None:
         check_time_scale(options.time_scale)
     if options.program is not None and options.plan_file is not None:
@@ -138,7 +151,9 @@ def prepare(options: RunOptions) -> PreparedRun:
         else load_program(options.program or DEFAULT_PROGRAM)
     )
     settings.check_speed_caps(options.max_speed_mph, forward=plan.has_forward())
-    plan = plan.check_against(settings.safety, options.max_speed_mph)
+    checked = plan.check_against(settings.safety, options.max_speed_mph)
+    cap_notice = _cap_notice(plan, checked)
+    plan = checked
     profile: Profile | None = None
     faults: tuple[FaultSpec, ...] = ()
     quirks = Quirks.from_names(settings.device.quirks)
@@ -146,7 +161,7 @@ def prepare(options: RunOptions) -> PreparedRun:
         profile, faults = _load_simulation(options, settings)
         quirks = quirks.merged(Quirks.from_names(str(q) for q in profile.quirks))
     interactive = sys.stdin.isatty() if options.interactive is None else options.interactive
-    needs_confirmation = not options.sim and not options.yes
+    needs_confirmation = not options.sim and not options.yes and not options.dry_run
     if needs_confirmation and not interactive:
         raise InputError(
             "refusing to start a real treadmill without confirmation: no terminal to press "
@@ -160,14 +175,35 @@ def prepare(options: RunOptions) -> PreparedRun:
     else:
         ensure_writable_dir(sessions_dir(settings.data_dir()), settings.data_dir_source())
     return PreparedRun(
-        options, settings, plan, profile, faults, quirks, needs_confirmation, time_scale
+        options, settings, plan, profile, faults, quirks, needs_confirmation, time_scale, cap_notice
+    )
+
+
+def _cap_notice(plan: Plan, checked: Plan) -> str | None:
+    """One line for the walker when the user's caps lowered some of the plan's speeds (a
+    built-in program cannot be edited, so its targets are lowered rather than refused)."""
+    lowered = [
+        (before, after)
+        for before, after in zip(plan.segments, checked.segments, strict=True)
+        if (after.target_mph or 0) < (before.target_mph or 0)
+        or (after.max_mph or 0) < (before.max_mph or 0)
+    ]
+    if not lowered:
+        return None
+    top = max((after.target_mph or after.max_mph or 0.0) for _before, after in lowered)
+    count = len(lowered)
+    return (
+        f"{count} segment{'s' if count > 1 else ''} of {plan.name} lowered to your cap "
+        f"of {top:g} mph"
     )
 
 
 def _load_simulation(
     options: RunOptions, settings: Settings
 ) -> tuple[Profile, tuple[FaultSpec, ...]]:
-    return sim_profile_for(options.sim_profile, settings), parse_sim_faults(options.sim_faults)
+    faults = parse_sim_faults(options.sim_faults)
+    check_strap_faults(options.sim_faults, options.sim_hr_strap)
+    return sim_profile_for(options.sim_profile, settings), faults
 
 
 async def run_session(options: RunOptions) -> SessionResult:
@@ -188,6 +224,7 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
     sinks.extend(options.sinks)
     label = "simulator" if options.sim else (options.device or "")
     session = Session(session_id, prepared.plan, label, sinks)
+    session.notice = prepared.cap_notice
     interrupted_by: list[int] = []
     try:
         async with AsyncExitStack() as stack:
@@ -295,7 +332,10 @@ async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
         try:
             simulator = await stack.enter_async_context(
                 simulated_treadmill(
-                    prepared.profile, prepared.faults, wire_log=options.sim_wire_log
+                    prepared.profile,
+                    prepared.faults,
+                    wire_log=options.sim_wire_log,
+                    hr_strap=options.sim_hr_strap,
                 )
             )
         except ValueError as err:  # profile and faults are checked already: the wire log file
@@ -304,27 +344,81 @@ async def _connector(prepared: PreparedRun, stack: AsyncExitStack) -> Any:
             options.on_simulator(simulator)
 
         async def connect_simulator() -> Treadmill:
-            return await Treadmill.connect(
+            treadmill = await Treadmill.connect(
                 simulator.address,
                 quirks=prepared.quirks,
                 scanner_backend=simulator.scanner_backend,
                 client_backend=simulator.client_backend,
                 command_timeout=command_timeout,
             )
+            if simulator.strap_address is not None:
+                await _attach_strap(
+                    treadmill,
+                    simulator.strap_address,
+                    options.hr_optional,
+                    stack,
+                    scanner_backend=simulator.scanner_backend,
+                    client_backend=simulator.client_backend,
+                )
+            return treadmill
 
         return connect_simulator
     assert options.device is not None
     target = options.device
 
+    strap_target = options.hr_device or settings.heart_rate.device
+
     async def connect_device() -> Treadmill:
-        return await Treadmill.connect(
+        treadmill = await Treadmill.connect(
             target,
             quirks=prepared.quirks,
             scan_timeout=settings.device.connect_timeout_s,
             command_timeout=command_timeout,
         )
+        if strap_target is not None:
+            await _attach_strap(
+                treadmill,
+                strap_target,
+                options.hr_optional,
+                stack,
+                scan_timeout=settings.device.connect_timeout_s,
+            )
+        return treadmill
 
     return connect_device
+
+
+async def _attach_strap(
+    treadmill: Treadmill,
+    target: str,
+    optional: bool,
+    stack: AsyncExitStack,
+    *,
+    scan_timeout: float = 10.0,
+    scanner_backend: type[BaseBleakScanner] | None = None,
+    client_backend: type[BaseBleakClient] | None = None,
+) -> None:
+    """Connect the heart-rate strap once the treadmill's link is up (never both at once: the
+    strap waits on the treadmill's connect lock) and feed its heart rate into Telemetry.
+
+    A strap that cannot be reached is a ConnectError (exit 4, the treadmill let go first, the
+    belt never started); with `--hr-optional` a warning, and the session runs without it."""
+    try:
+        strap = await HeartRateStrap.connect(
+            target,
+            connect_lock=treadmill.connect_lock,
+            scanner_backend=scanner_backend,
+            client_backend=client_backend,
+            scan_timeout=scan_timeout,
+        )
+    except ConnectError as err:
+        if optional:
+            log.warning("running without the heart-rate strap", reason=str(err))
+            return
+        await treadmill.disconnect()
+        raise
+    stack.push_async_callback(strap.close)
+    treadmill.use_heart_rate(strap)
 
 
 def _confirmation(options: RunOptions) -> Confirm:

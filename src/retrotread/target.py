@@ -88,15 +88,27 @@ def parse_sim_faults(specs: tuple[str, ...]) -> tuple[FaultSpec, ...]:
     return tuple(faults)
 
 
+def check_strap_faults(specs: tuple[str, ...], hr_strap: bool) -> None:
+    """`hr-drop` and `hr-contact` act on the simulated strap: without `--sim-hr-strap` they
+    would silently do nothing, so they are refused (exit 2), naming the spec as given."""
+    from simulators.faults import STRAP_FAULT_KINDS
+
+    for spec, fault in zip(specs, parse_sim_faults(specs), strict=True):
+        if fault.kind in STRAP_FAULT_KINDS and not hr_strap:
+            raise InputError(f"--sim-fault = {spec}: {fault.kind} needs --sim-hr-strap")
+
+
 @contextlib.asynccontextmanager
 async def simulated_treadmill(
     profile: str | Profile,
     faults: tuple[FaultSpec, ...] = (),
     wire_log: Path | None = None,
+    hr_strap: bool = False,
 ) -> AsyncIterator[Simulator]:
     """The simulated treadmill, advertising on a virtual radio for as long as the block runs:
-    connect to it with its `address` and its `scanner_backend` / `client_backend` (bleak)."""
+    connect to it with its `address` and its `scanner_backend` / `client_backend` (bleak).
+    With `hr_strap`, a simulated heart-rate strap on the same radio at `strap_address`."""
     from simulators.harness import open_simulator
 
-    async with open_simulator(profile, faults, wire_log=wire_log) as simulator:
+    async with open_simulator(profile, faults, wire_log=wire_log, hr_strap=hr_strap) as simulator:
         yield simulator

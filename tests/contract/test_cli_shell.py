@@ -99,6 +99,7 @@ def test_completion_offers_commands_and_their_options(sandbox: Sandbox) -> None:
         "--sim",
         "--sim-profile",
         "--sim-fault",
+        "--sim-hr-strap",
         "--sim-wire-log",
     }
 

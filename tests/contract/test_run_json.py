@@ -170,3 +170,34 @@ def test_a_device_that_cannot_be_reached_exits_4_suggesting_sim(
     assert "--sim" in result.error_line_after_human()
     events = result.events()
     assert not [e for e in events if e["event"] == "command" and e["op"] in {"start", "set_speed"}]
+
+
+def test_dry_run_checks_and_prints_the_resolved_plan_and_connects_to_nothing(
+    retrotread: RunScript, sandbox: Sandbox
+) -> None:
+    result = retrotread(
+        "run", "--device", "AA:BB:CC:DD:EE:FF", "--program", "athletic", "--max-speed", "2.0",
+        "--dry-run", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert max(s["target_mph"] for s in plan["segments"] if s["target_mph"]) == 2.0
+    assert not sandbox.sessions_dir.exists() or list(sandbox.sessions_dir.iterdir()) == []
+    bad = retrotread("run", "--sim", "--dry-run", "--max-speed", "3.5")
+    assert bad.code == 2
+    assert "--max-speed" in bad.error_line()
+
+
+def test_speeds_lowered_to_the_cap_are_said_once_after_connecting(
+    retrotread: RunScript,
+) -> None:
+    result = retrotread(
+        "run", "--sim", "--json", "--program", "athletic", "--max-speed", "1.2", *FAST
+    )
+    assert result.code == 0, result.err
+    events = result.events()
+    assert events[0]["event"] == "connected"
+    notices = [e for e in events if e["event"] == "prompt" and "cap" in e["message"]]
+    assert len(notices) == 1
+    assert "1.2 mph" in notices[0]["message"]
+    assert events.index(notices[0]) == 1

@@ -24,6 +24,9 @@ from simulators.faults import FAULT_KINDS, FaultKind, FaultSpec, RejectTarget, p
         ("stall@30", FaultSpec(FaultKind.STALL, 30.0, None)),
         ("no-indication@0", FaultSpec(FaultKind.NO_INDICATION, 0.0, None)),
         ("control-lost@45", FaultSpec(FaultKind.CONTROL_LOST, 45.0, None)),
+        ("hr-drop@60", FaultSpec(FaultKind.HR_DROP, 60.0, 30.0)),
+        ("hr-drop@60:20", FaultSpec(FaultKind.HR_DROP, 60.0, 20.0)),
+        ("hr-contact@60", FaultSpec(FaultKind.HR_CONTACT, 60.0, None)),
     ],
 )
 def test_valid_specs_parse(spec: str, expected: FaultSpec) -> None:
@@ -41,6 +44,8 @@ def test_every_kind_of_the_spec_is_known_plus_control_lost() -> None:
         "reject",
         "no-indication",
         "hr",
+        "hr-drop",
+        "hr-contact",
     }
 
 

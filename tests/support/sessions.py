@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,12 +68,21 @@ target_mph = 1.5
 
 
 def simulate(
-    data_dir: Path, attachments: tuple[SessionAttachment, ...] = (), **options: Any
+    data_dir: Path,
+    attachments: tuple[SessionAttachment, ...] = (),
+    on_simulator: Callable[[Simulator], None] | None = None,
+    **options: Any,
 ) -> SimRun:
-    """Run a session on the simulator as fast as possible and collect everything."""
+    """Run a session on the simulator as fast as possible and collect everything;
+    `on_simulator` may change the simulator before anything connects."""
     events: list[Event] = []
     seen: list[Simulator] = []
     belt: list[float] = []
+
+    def opened(simulator: Simulator) -> None:
+        seen.append(simulator)
+        if on_simulator is not None:
+            on_simulator(simulator)
 
     @contextlib.asynccontextmanager
     async def read_belt_at_end(_control: SessionControl) -> AsyncIterator[None]:
@@ -88,7 +97,7 @@ def simulate(
         data_dir=data_dir,
         control_socket=False,
         sinks=(events.append,),
-        on_simulator=seen.append,
+        on_simulator=opened,
         attachments=(read_belt_at_end, *attachments),
         **options,
     )
@@ -107,5 +116,3 @@ def simulate(
 
 def control_writes(simulator: Simulator) -> list[bytes]:
     return [bytes(x.request) for x in simulator.treadmill.control_log]
-
-

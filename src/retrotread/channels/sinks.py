@@ -116,7 +116,8 @@ def describe(event: Event) -> str | None:
             if event.distance_m is not None:
                 parts.append(f"{event.distance_m:.0f} m")
             if event.heart_rate_bpm is not None:
-                parts.append(f"{event.heart_rate_bpm} bpm")
+                source = f" ({event.heart_rate_source})" if event.heart_rate_source else ""
+                parts.append(f"{event.heart_rate_bpm} bpm{source}")
             return ", ".join(parts)
         case SafetyEvent():
             detail = f" ({event.detail})" if event.detail else ""

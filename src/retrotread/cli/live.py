@@ -96,7 +96,8 @@ def render(state: LiveState) -> Group:
     if tm is not None and tm.distance_m is not None:
         table.add_row("distance", f"{tm.distance_m:.0f} m")
     if tm is not None and tm.heart_rate_bpm is not None:
-        table.add_row("heart rate", f"{tm.heart_rate_bpm} bpm")
+        source = f" ({tm.heart_rate_source})" if tm.heart_rate_source else ""
+        table.add_row("heart rate", f"{tm.heart_rate_bpm} bpm{source}")
     parts.extend(Text(message, style="bold yellow") for message in state.messages)
     if state.final is not None:
         parts.append(Text(state.final, style="bold"))

@@ -87,7 +87,8 @@ def _show_list(summaries: "list[ProgramSummary]") -> None:
     _print_table(None, header, rows)
 
 
-def _show_plan(plan: "Plan") -> None:
+def show_plan(plan: "Plan") -> None:
+    """The plan with its segments, as `programs NAME` and `run --dry-run` print it."""
     from retrotread.session.programs import ProgramSummary
 
     print(f"{plan.name}: {plan.title}" if plan.title else plan.name)
@@ -129,4 +130,4 @@ def programs(
         dumped = [plan.model_dump(mode="json") for plan in plans]
         print(json.dumps(dumped[0] if name is not None else dumped))
     else:
-        _show_plan(plans[0])
+        show_plan(plans[0])

@@ -53,6 +53,14 @@ def run(
             "--yes", help="Start the belt without waiting for Enter (needed without a terminal)."
         ),
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the plan, caps and config, print the resolved segments; connect to "
+            "nothing.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool,
         typer.Option(
@@ -91,10 +99,34 @@ def run(
             help="Simulator: inject a fault T session seconds in (repeatable). KIND:"
             " disconnect[:S], safety-key, console-stop, overspeed:FACTOR, stall,"
             " reject:set-speed|start|stop|request-control, no-indication, hr:BPM,"
-            " control-lost."
+            " control-lost; with --sim-hr-strap: hr-drop[:S], hr-contact."
             " Example: overspeed@300:1.5.",
         ),
     ] = None,
+    hr_device: Annotated[
+        str | None,
+        typer.Option(
+            "--hr-device",
+            metavar="ADDR_OR_NAME",
+            help="A BLE heart-rate strap to read beside the treadmill (default: config"
+            " [heart_rate] device); its heart rate wins over the treadmill's.",
+        ),
+    ] = None,
+    hr_optional: Annotated[
+        bool,
+        typer.Option(
+            "--hr-optional",
+            help="A strap that cannot be reached at the start: warn and walk without it"
+            " (default: exit 4).",
+        ),
+    ] = False,
+    sim_hr_strap: Annotated[
+        bool,
+        typer.Option(
+            "--sim-hr-strap",
+            help="Simulator: also serve a heart-rate strap on the virtual radio, and read it.",
+        ),
+    ] = False,
     sim_wire_log: Annotated[
         Path | None,
         typer.Option(
@@ -137,6 +169,7 @@ def run(
         plan_file=plan,
         max_speed_mph=max_speed_mph,
         yes=yes,
+        dry_run=dry_run,
         json=json_output,
         mqtt=mqtt,
         time_scale=time_scale,
@@ -144,12 +177,29 @@ def run(
         sim_profile=sim_profile,
         sim_faults=tuple(sim_fault or ()),
         sim_wire_log=sim_wire_log,
+        sim_hr_strap=sim_hr_strap,
+        hr_device=hr_device,
+        hr_optional=hr_optional,
         config_file=state.config_file,
         confirm=live.confirm if live is not None else confirm_on_terminal,
         sinks=tuple(sinks),
         attachments=tuple(attachments),
         handle_signals=True,
     )
+    if dry_run:
+        import json
+
+        from retrotread.cli.programs_cmd import show_plan
+        from retrotread.run import prepare
+
+        prepared = prepare(options)
+        if json_output:
+            print(json.dumps(prepared.plan.model_dump(mode="json")))
+        else:
+            show_plan(prepared.plan)
+            if prepared.cap_notice is not None:
+                print(prepared.cap_notice)
+        raise typer.Exit(0)
     raise typer.Exit(run_to_result(options).exit_code)
 
 

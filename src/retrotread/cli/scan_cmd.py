@@ -1,4 +1,4 @@
-"""`retrotread scan [--timeout S]`: FTMS treadmills advertising nearby."""
+"""`retrotread scan [--timeout S]`: FTMS treadmills (and heart-rate straps) advertising nearby."""
 
 from typing import Annotated
 
@@ -14,15 +14,16 @@ def scan(
         float, typer.Option("--timeout", min=0.1, help="Seconds to listen for advertisements.")
     ] = 5.0,
 ) -> None:
-    """List FTMS treadmills nearby: address, name, RSSI, machine types.
+    """List FTMS treadmills nearby: address, name, RSSI, machine types; then heart-rate straps
+    (for --hr-device).
 
     Exits 4 when there is no Bluetooth adapter or no treadmill advertised.
     """
     import asyncio
 
-    from retrotread.treadmill.scan import scan_treadmills
+    from retrotread.treadmill.scan import scan_devices
 
-    found = asyncio.run(scan_treadmills(timeout))
+    found, straps = asyncio.run(scan_devices(timeout))
     if not found:
         # SPEC: a command that needs Bluetooth and finds no treadmill exits 4 with one line.
         raise ConnectError(
@@ -32,3 +33,6 @@ def scan(
     for item in found:
         rssi = "" if item.rssi is None else f"{item.rssi} dBm"
         print(f"{item.address}  {item.name or '?':24} {rssi:>8}  {', '.join(item.machine_types)}")
+    for strap in straps:
+        rssi = "" if strap.rssi is None else f"{strap.rssi} dBm"
+        print(f"{strap.address}  {strap.name or '?':24} {rssi:>8}  heart-rate strap")

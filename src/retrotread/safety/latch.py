@@ -347,6 +347,7 @@ class StopProcedure:
             distance_m=tm.distance_m,
             incline_pct=tm.incline_pct,
             heart_rate_bpm=tm.heart_rate_bpm,
+            heart_rate_source=tm.heart_rate_source,
             elapsed_s=tm.elapsed_s,
         )
 

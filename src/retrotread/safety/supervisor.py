@@ -61,6 +61,8 @@ from retrotread.safety.limits import (
 )
 from retrotread.safety.watch import (
     HeartRate,
+    HeartRateLoss,
+    HeartRateLossVerdict,
     HeartRateVerdict,
     Overspeed,
     StatusVerdict,
@@ -120,6 +122,12 @@ class Supervisor:
         )
         self._overspeed = Overspeed(int(mph_to_centi(safety.overspeed_tolerance_mph)))
         self._heart_rate = HeartRate(safety.max_heart_rate_bpm, safety.heart_rate_slow_s)
+        self._heart_rate_loss = HeartRateLoss(safety.heart_rate_timeout_s)
+        # Set by the pacer while the segment holds a heart-rate zone: then, as with a limit, a
+        # missing heart rate holds the belt at the floor.
+        self.zone_needs_heart_rate = False
+        # The last target asked for, taken up again when a lost heart rate is back.
+        self._wanted: tuple[float, Direction] | None = None
         self._statuses = StatusWatch()
         self._move_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[object]] = set()
@@ -257,6 +265,7 @@ class Supervisor:
         of at most safety.max_step_mph per safety.step_interval_s. Returns the mph commanded at
         the end. LatchedError when a stop latched before or during the ramp; BeltPaused when
         paused."""
+        self._wanted = (mph, direction)
         async with self._move_lock:
             self._check_movable()
             if direction != self.direction:
@@ -383,7 +392,7 @@ class Supervisor:
 
     def _effective_target(self, mph: float, direction: Direction) -> Setpoint:
         band = self.band(direction)
-        if self._heart_rate.slowing:
+        if self._heart_rate.slowing or self._heart_rate_loss.lost:
             return band.floor
         return band.for_request(mph)
 
@@ -462,6 +471,7 @@ class Supervisor:
                     self._arm_stale_timer()
                 self._check_overspeed(tm.received_at)
             self._check_heart_rate(tm.heart_rate_bpm, tm.received_at)
+            self._check_heart_rate_loss(tm.heart_rate_bpm, tm.received_at)
         self._reports.emit(report)
 
     def _check_overspeed(self, now: float) -> None:
@@ -483,9 +493,31 @@ class Supervisor:
         elif verdict is HeartRateVerdict.stop:
             self.fault("heart_rate", f"{bpm} bpm above {limit} bpm after slowing")
 
+    def _check_heart_rate_loss(self, bpm: int | None, now: float) -> None:
+        """No heart rate for heart_rate_timeout_s while a limit or a zone needs it: hold at
+        the floor (not a stop); when it is back, take up the last target asked for again."""
+        needed = self._safety.max_heart_rate_bpm is not None or self.zone_needs_heart_rate
+        verdict = self._heart_rate_loss.verdict(bpm, now, needed=needed)
+        if verdict is HeartRateLossVerdict.lost:
+            timeout = self._safety.heart_rate_timeout_s
+            self._reports.safety("heart_rate_lost", "slow", f"no heart rate for {timeout:g} s")
+            if not self._latch.paused:
+                self._spawn(self._slow_to_floor())
+        elif verdict is HeartRateLossVerdict.back and self._wanted is not None:
+            log.info("heart rate back", bpm=bpm)
+            if not self._latch.paused:
+                self._spawn(self._take_up_wanted(*self._wanted))
+
+    async def _take_up_wanted(self, mph: float, direction: Direction) -> None:
+        with contextlib.suppress(LatchedError, BeltPaused, ControlPointError, DirectionChangeError):
+            await self.set_target(mph, direction)
+
     async def _slow_to_floor(self) -> None:
+        # While slowing every request becomes the floor, so asking for the walker's last target
+        # ramps down to the floor and keeps that target to take up again afterwards.
+        mph = self._wanted[0] if self._wanted is not None else 0.0
         with contextlib.suppress(LatchedError, BeltPaused, ControlPointError):
-            await self.set_target(0.0, self.direction)
+            await self.set_target(mph, self.direction)
 
     def _on_machine_status(self, status: MachineStatus) -> None:
         verdict = self._statuses.verdict(

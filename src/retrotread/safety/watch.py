@@ -10,6 +10,8 @@ them and acts on their verdicts (a fault stop, a slow-down, nothing).
   lags behind a decrease), never above the band's ceiling, plus the tolerance.
 - `HeartRate`: above the limit the belt slows to the floor; still above it heart_rate_slow_s
   later, the session stops.
+- `HeartRateLoss`: no heart rate for heart_rate_timeout_s while a limit or a zone needs one: the
+  belt holds at the floor until one is back (not a stop: a strap slips, and the walker is fine).
 - `StatusWatch`: a Fitness Machine Status by its `MachineStatusOpCode`. A pulled safety key and
   someone at the console stop the session, a withdrawn control is a fault, and one "paused"
   status per Pause we wrote (within PAUSE_ECHO_WINDOW_S) is only that Pause's echo.
@@ -106,6 +108,46 @@ class HeartRate:
         if now - self._high_since >= self._slow_s:
             return HeartRateVerdict.stop
         return HeartRateVerdict.holding
+
+
+class HeartRateLossVerdict(enum.Enum):
+    fine = "fine"  # a heart rate, none needed, or not missing for long enough yet
+    lost = "lost"  # just went missing for the timeout: say so, and hold the belt at the floor
+    holding = "holding"  # still missing: keep holding
+    back = "back"  # a heart rate again (or none needed any more): the hold ends
+
+
+class HeartRateLoss:
+    """The lost-heart-rate rule: while `needed` (a limit or a zone depends on the heart rate), a
+    packet without one for `timeout_s` since the last one holds the belt at the floor; the next
+    heart rate (or the need going away) ends the hold. Time counts only while it is needed, so a
+    zone that starts later gets the whole timeout."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._seen_at: float | None = None  # the last heart rate, or when it became needed
+        self._lost = False
+
+    @property
+    def lost(self) -> bool:
+        """Holding at the floor for a missing heart rate: every target is the floor."""
+        return self._lost
+
+    def verdict(self, bpm: int | None, now: float, *, needed: bool) -> HeartRateLossVerdict:
+        if bpm is not None or not needed:
+            self._seen_at = now if bpm is not None else None
+            if self._lost:
+                self._lost = False
+                return HeartRateLossVerdict.back
+            return HeartRateLossVerdict.fine
+        if self._lost:
+            return HeartRateLossVerdict.holding
+        if self._seen_at is None:
+            self._seen_at = now
+        if now - self._seen_at >= self._timeout_s:
+            self._lost = True
+            return HeartRateLossVerdict.lost
+        return HeartRateLossVerdict.fine
 
 
 class StatusVerdict(enum.Enum):

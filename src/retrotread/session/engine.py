@@ -89,6 +89,7 @@ class Session:
         # The belt's one latch, from the start: a stop asked for before the supervisor exists
         # closes it, and the supervisor is built on it (so the belt never starts).
         self.latch = Latch()
+        self.notice: str | None = None  # said once after connecting (speeds lowered to a cap)
         self.stop_requested = asyncio.Event()
         self.stopped_event: StoppedEvent | None = None
         self.stop_unverified = False
@@ -237,6 +238,8 @@ async def run_engine(
         treadmill = await connect()
         session.device_label = treadmill.info.address
         session.emit(_connected_event(session, treadmill))
+        if session.notice is not None:
+            session.emit(PromptEvent(t=session.session_time(), message=session.notice))
         if confirm is not None and not session.stop_requested.is_set():
             confirmed = await _confirm_or_stop(session, confirm)
             if not confirmed and not session.latch.latched:

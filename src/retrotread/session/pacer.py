@@ -156,6 +156,8 @@ class Pacer:
         the deadline it ended at."""
         direction = segment_direction(segment)
         target = segment.start_mph
+        # A zone paces by heart rate: without one for long, the supervisor holds at the floor.
+        self._supervisor.zone_needs_heart_rate = segment.has_hr_zone
         if segment.incline_pct is not None:
             await self._supervisor.set_incline(segment.incline_pct)
         deadline += await self._set_target(target, direction, deadline)

@@ -1,4 +1,5 @@
-"""The FTMS treadmill client over bleak: scan, connect, listen, and the control point."""
+"""The FTMS treadmill client over bleak: scan, connect, listen, and the control point; and the
+heart-rate strap read beside it."""
 
 from retrotread.treadmill.client import DeviceInfo, Treadmill, find_device, is_address
 from retrotread.treadmill.control_point import ControlPoint
@@ -12,14 +13,19 @@ from retrotread.treadmill.events import (
 )
 from retrotread.treadmill.quirks import Quirks, quirks_for_device_name
 from retrotread.treadmill.scan import FoundTreadmill, scan_treadmills
+from retrotread.treadmill.strap import HeartRateReading, HeartRateStrap, StrapBack, StrapLost
 
 __all__ = [
     "ControlPoint",
     "DeviceInfo",
     "Disconnected",
     "FoundTreadmill",
+    "HeartRateReading",
+    "HeartRateStrap",
     "MachineStatus",
     "Quirks",
+    "StrapBack",
+    "StrapLost",
     "Telemetry",
     "TrainingStatus",
     "Treadmill",

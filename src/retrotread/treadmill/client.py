@@ -28,6 +28,8 @@ from retrotread.ftms import uuids
 from retrotread.treadmill.control_point import ControlPoint, Gate
 from retrotread.treadmill.events import (
     Disconnected,
+    HeartRateOrigin,
+    HeartRateSource,
     MachineStatus,
     Telemetry,
     TrainingStatus,
@@ -73,8 +75,10 @@ async def find_device(
     target: str,
     timeout: float,  # noqa: ASYNC109 - how long to scan, not a deadline for the call
     scanner_backend: type[BaseBleakScanner] | None,
+    what: str = "treadmill",
 ) -> BLEDevice:
-    """The advertising device with this address or name; ConnectError when it is not there."""
+    """The advertising device with this address or name; ConnectError when it is not there
+    (`what` names the kind of device in that line)."""
 
     def matches(device: BLEDevice, adv: AdvertisementData) -> bool:
         if is_address(target):
@@ -92,7 +96,8 @@ async def find_device(
     except (BleakError, OSError) as err:
         raise ConnectError(f"no Bluetooth adapter available ({_reason(err)}) {SIM_HINT}") from err
     if device is None:
-        raise ConnectError(f"no treadmill {target!r} found within {timeout:g} s {SIM_HINT}")
+        hint = SIM_HINT if what == "treadmill" else "(--hr-optional walks on without it)"
+        raise ConnectError(f"no {what} {target!r} found within {timeout:g} s {hint}")
     return device
 
 
@@ -120,6 +125,10 @@ class Treadmill:
         self._commanded = False
         self._closing = False
         self.info = DeviceInfo(device.address, device.name, [], [], _UNKNOWN_SPEED_RANGE, None)
+        # Held while a link is being set up: a heart-rate strap takes it too, since BlueZ fails
+        # on concurrent connects, so treadmill and strap (re)connect one after the other.
+        self.connect_lock = asyncio.Lock()
+        self._heart_rate: HeartRateSource | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     @classmethod
@@ -155,18 +164,22 @@ class Treadmill:
     async def _open(self) -> None:
         self._closing = False
         try:
-            self._client = await establish_connection(
-                BleakClient,
-                self._device,
-                self._device.name or self._device.address,
-                disconnected_callback=self._on_disconnect,
-                max_attempts=CONNECT_ATTEMPTS,
-                backend=self._client_backend,
-            )
+            async with self.connect_lock:
+                self._client = await self._establish()
         except (BleakError, OSError, TimeoutError) as err:
             raise ConnectError(
                 f"could not connect to {self._device.address}: {_reason(err)}"
             ) from err
+
+    async def _establish(self) -> BleakClient:
+        return await establish_connection(
+            BleakClient,
+            self._device,
+            self._device.name or self._device.address,
+            disconnected_callback=self._on_disconnect,
+            max_attempts=CONNECT_ATTEMPTS,
+            backend=self._client_backend,
+        )
 
     async def reconnect(self) -> None:
         """Connect again to the same device and subscribe again (after a dropped link)."""
@@ -210,6 +223,11 @@ class Treadmill:
         await client.write_gatt_char(uuid, payload, response=True)
 
     # -- events -------------------------------------------------------------------------------
+    def use_heart_rate(self, source: HeartRateSource | None) -> None:
+        """Take the heart rate of Telemetry from `source` (a strap) whenever it has a current
+        one; the treadmill's own value stands in only while it has none."""
+        self._heart_rate = source
+
     def add_listener(self, listener: TreadmillListener) -> Callable[[], None]:
         self._listeners.append(listener)
 
@@ -238,13 +256,19 @@ class Treadmill:
             log.debug("bad treadmill data", error=str(err), data=bytes(data).hex())
             return
         distance = value.total_distance_m
+        heart_rate = value.heart_rate_bpm
+        source: HeartRateOrigin | None = "treadmill" if heart_rate is not None else None
+        strap_bpm = self._heart_rate.current_bpm(now) if self._heart_rate is not None else None
+        if strap_bpm is not None:
+            heart_rate, source = strap_bpm, "strap"
         self._emit(
             Telemetry(
                 received_at=now,
                 speed_kmh=value.instantaneous_speed_kmh,
                 distance_m=float(distance) if distance is not None else None,
                 incline_pct=value.inclination_pct,
-                heart_rate_bpm=value.heart_rate_bpm,
+                heart_rate_bpm=heart_rate,
+                heart_rate_source=source,
                 elapsed_s=float(value.elapsed_time_s) if value.elapsed_time_s is not None else None,
                 raw=value,
             )

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from retrotread.ftms import MachineStatusOpCode
 
 StopControl = Literal["stop", "pause"]
+HeartRateOrigin = Literal["strap", "treadmill"]
+"""Where a Telemetry heart rate came from: a paired strap wins over the treadmill's receiver."""
+
+
+class HeartRateSource(Protocol):
+    """A heart rate to put into Telemetry (the strap client): the current one, or None."""
+
+    def current_bpm(self, now: float) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class Telemetry:
     heart_rate_bpm: int | None = None
     elapsed_s: float | None = None
     raw: object = None
+    heart_rate_source: HeartRateOrigin | None = None
 
 
 @dataclass(frozen=True)
