@@ -27,6 +27,9 @@ class FaultKind(StrEnum):
     # The heart-rate strap's link goes down for ARG s; the strap reports no skin contact from T.
     HR_DROP = "hr-drop"
     HR_CONTACT = "hr-contact"
+    # The walker struggles from T: steps shrink to ARG times their length (default 0.7), so at the
+    # same belt speed they come quicker; seen only on a profile that reports a step count.
+    STRUGGLE = "struggle"
 
 
 STRAP_FAULT_KINDS: frozenset[FaultKind] = frozenset({FaultKind.HR_DROP, FaultKind.HR_CONTACT})
@@ -45,6 +48,7 @@ class RejectTarget(StrEnum):
 FAULT_KINDS: tuple[str, ...] = tuple(kind.value for kind in FaultKind)
 DEFAULT_DISCONNECT_S = 2.0
 DEFAULT_HR_DROP_S = 30.0
+DEFAULT_STRUGGLE_FACTOR = 0.7
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class FaultSpec:
     """One fault: `kind` fires `at_s` seconds into the session with its argument.
 
     `arg` is seconds down for disconnect and hr-drop, a speed factor for overspeed, beats per
-    minute for hr, a `RejectTarget` for reject, and None for the kinds without an argument.
+    minute for hr, the step-length factor for struggle, a `RejectTarget` for reject, and None for
+    the kinds without an argument.
     """
 
     kind: FaultKind
@@ -111,6 +116,11 @@ def _argument(spec: str, kind: FaultKind, text: str | None) -> float | RejectTar
         if seconds <= 0:
             raise ValueError(f"fault {spec!r}: seconds down must be > 0")
         return seconds
+    if kind is FaultKind.STRUGGLE:
+        factor = DEFAULT_STRUGGLE_FACTOR if not text else _number(spec, "step-length factor", text)
+        if not 0 < factor <= 1:
+            raise ValueError(f"fault {spec!r}: step-length factor must be > 0 and <= 1")
+        return factor
     if not text:
         what = "a speed factor" if kind is FaultKind.OVERSPEED else "a heart rate in bpm"
         raise ValueError(

@@ -129,6 +129,9 @@ class Profile(_Section):
     operations: frozenset[ControlOp] = frozenset(ControlOp)
     quirks: frozenset[QuirkName] = frozenset()
     strap: StrapSettings = StrapSettings()
+    # Treadmill Data carries the walker's steps in reserved bit 13 (3 bytes), as KingSmith and
+    # FitShow machines do: what the struggle governor needs.
+    step_count: bool = False
 
     def supports(self, op: ControlOp) -> bool:
         """Whether the machine implements `op` (incline targets need an incline range)."""

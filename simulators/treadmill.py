@@ -70,6 +70,7 @@ from retrotread.units import KMH_PER_MPH
 from simulators.belt import Belt, BeltDynamics
 from simulators.faults import (
     DEFAULT_DISCONNECT_S,
+    DEFAULT_STRUGGLE_FACTOR,
     STRAP_FAULT_KINDS,
     FaultKind,
     FaultSpec,
@@ -353,6 +354,8 @@ class SimTreadmill:
                 self.indications_off = True
             case FaultKind.HR:
                 self.walker.heart_rate_override_bpm = round(_number(fault, 0.0))
+            case FaultKind.STRUGGLE:
+                self.walker.struggle(_number(fault, DEFAULT_STRUGGLE_FACTOR))
             case FaultKind.CONTROL_LOST:
                 self.withdraw_control()
 
@@ -820,6 +823,7 @@ class SimTreadmill:
                 if self.reports_heart_rate
                 else None,
                 elapsed_time_s=round(self.elapsed_s),
+                step_count=self.walker.step_count if self.profile.step_count else None,
                 not_available=frozenset({"ramp_angle_deg"})
                 if self.profile.incline is not None
                 else frozenset(),

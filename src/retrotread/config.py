@@ -156,6 +156,12 @@ class SafetyConfig(_Section):
     command_timeout_s: Annotated[float, in_range(0.5, 10.0, "s")] = 2.0
     turnaround_hold_s: Annotated[float, in_range(2.0, 60.0, "s")] = 5.0
     turnaround_mode: TurnaroundMode = "floor"
+    # The struggle governor (treadmills that count steps): a step length this fraction below the
+    # walker's baseline at a steady belt, for struggle_hold_s, slows the belt one step.
+    struggle_step_drop: Annotated[float, in_range(0.1, 0.5, "")] = 0.2
+    struggle_hold_s: Annotated[float, in_range(5.0, 120.0, "s")] = 20.0
+    struggle_baseline_s: Annotated[float, in_range(15.0, 300.0, "s")] = 30.0
+    struggle_cooldown_s: Annotated[float, in_range(10.0, 600.0, "s")] = 60.0
 
     @model_check(mode="after")
     def _band_wide_enough(self) -> SafetyConfig:
@@ -199,6 +205,23 @@ class HeartRateConfig(_Section):
     Unset: no strap, the treadmill's own heart rate (if it reports one) is all there is."""
 
     device: str | None = None
+
+
+# 220 - age: the common estimate of a maximum heart rate, the limit a user who gave an age but
+# no max_heart_rate_bpm gets (SPEC.md "Set-up").
+AGE_PREDICTED_MAX_HR_BPM = 220
+
+
+class UserConfig(_Section):
+    """The walker, for energy estimates, the heart-rate limit and the coach (SPEC.md "Set-up").
+
+    Every field is optional: nothing here is needed to walk, and an unset age or maximum heart
+    rate simply means no limit is derived from it (`Settings.max_heart_rate_bpm`)."""
+
+    name: str | None = None
+    weight_kg: Annotated[float, in_range(30, 250, "kg")] | None = None
+    age: Annotated[int, in_range(10, 110, "years")] | None = None
+    max_heart_rate_bpm: Annotated[int, in_range(60, 220, "bpm")] | None = None
 
 
 def _host_slug() -> str:
@@ -404,6 +427,7 @@ class Settings(BaseSettings):
     safety: SafetyConfig = SafetyConfig()
     device: DeviceConfig = DeviceConfig()
     heart_rate: HeartRateConfig = HeartRateConfig()
+    user: UserConfig = UserConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     journal: JournalConfig = JournalConfig()
     sim: SimConfig = SimConfig()
@@ -429,6 +453,33 @@ class Settings(BaseSettings):
         xdg = os.environ.get("XDG_DATA_HOME")
         base = Path(xdg) if xdg else Path.home() / ".local" / "share"
         return base / "retrotread"
+
+    def max_heart_rate_bpm(self) -> int | None:
+        """The heart-rate limit the supervisor enforces: safety.max_heart_rate_bpm when set (the
+        explicit safety setting wins), else user.max_heart_rate_bpm, else 220 - user.age when
+        an age is given, else none. Every result lies within 60..220 bpm (age is 10..110)."""
+        if self.safety.max_heart_rate_bpm is not None:
+            return self.safety.max_heart_rate_bpm
+        if self.user.max_heart_rate_bpm is not None:
+            return self.user.max_heart_rate_bpm
+        if self.user.age is not None:
+            return AGE_PREDICTED_MAX_HR_BPM - self.user.age
+        return None
+
+    def max_heart_rate_name(self) -> str:
+        """The setting `max_heart_rate_bpm()` came from, in the same order, for an error line
+        about the limit (with no limit at all, the one setting that would make one)."""
+        if self.safety.max_heart_rate_bpm is None:
+            if self.user.max_heart_rate_bpm is not None:
+                return "user.max_heart_rate_bpm"
+            if self.user.age is not None:
+                return "220 - user.age"
+        return "safety.max_heart_rate_bpm"
+
+    def session_safety(self) -> SafetyConfig:
+        """[safety] with the resolved heart-rate limit filled in: what a session's plan check
+        and supervisor use, so a limit derived from [user] is enforced like a configured one."""
+        return self.safety.model_copy(update={"max_heart_rate_bpm": self.max_heart_rate_bpm()})
 
     def source(self, loc: Location) -> str:
         """Where the value at `loc` came from, for an error line: `environment NAME`,

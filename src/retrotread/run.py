@@ -151,7 +151,11 @@ def prepare(options: RunOptions) -> PreparedRun:
         else load_program(options.program or DEFAULT_PROGRAM)
     )
     settings.check_speed_caps(options.max_speed_mph, forward=plan.has_forward())
-    checked = plan.check_against(settings.safety, options.max_speed_mph)
+    checked = plan.check_against(
+        settings.session_safety(),
+        options.max_speed_mph,
+        heart_rate_limit_name=settings.max_heart_rate_name(),
+    )
     cap_notice = _cap_notice(plan, checked)
     plan = checked
     profile: Profile | None = None
@@ -237,7 +241,8 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
             result = await run_engine(
                 session,
                 connect,
-                prepared.settings.safety,
+                # The heart-rate limit resolved from [safety] and [user], not [safety] alone.
+                prepared.settings.session_safety(),
                 max_speed_mph=options.max_speed_mph,
                 confirm=confirm,
             )

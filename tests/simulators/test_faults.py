@@ -27,14 +27,16 @@ from simulators.faults import FAULT_KINDS, FaultKind, FaultSpec, RejectTarget, p
         ("hr-drop@60", FaultSpec(FaultKind.HR_DROP, 60.0, 30.0)),
         ("hr-drop@60:20", FaultSpec(FaultKind.HR_DROP, 60.0, 20.0)),
         ("hr-contact@60", FaultSpec(FaultKind.HR_CONTACT, 60.0, None)),
+        ("struggle@90:0.6", FaultSpec(FaultKind.STRUGGLE, 90.0, 0.6)),
     ],
 )
 def test_valid_specs_parse(spec: str, expected: FaultSpec) -> None:
     assert parse_fault(spec) == expected
 
 
-def test_every_kind_of_the_spec_is_known_plus_control_lost() -> None:
+def test_every_kind_of_the_spec_is_known_plus_control_lost_and_struggle() -> None:
     assert set(FAULT_KINDS) == {
+        "struggle",
         "control-lost",
         "disconnect",
         "safety-key",

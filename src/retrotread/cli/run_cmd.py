@@ -99,7 +99,8 @@ def run(
             help="Simulator: inject a fault T session seconds in (repeatable). KIND:"
             " disconnect[:S], safety-key, console-stop, overspeed:FACTOR, stall,"
             " reject:set-speed|start|stop|request-control, no-indication, hr:BPM,"
-            " control-lost; with --sim-hr-strap: hr-drop[:S], hr-contact."
+            " control-lost, struggle[:FACTOR] (profile step-count);"
+            " with --sim-hr-strap: hr-drop[:S], hr-contact."
             " Example: overspeed@300:1.5.",
         ),
     ] = None,

@@ -4,12 +4,13 @@ It claims the treadmill's control point, so whoever holds the Supervisor can mov
 through it, and every move passes the same gates: the stop latch, the band of the direction,
 rounding onto the device's grid, and the ramp limit. It watches every notification for reasons to
 stop (stale telemetry, overspeed, heart rate, the console, the safety key, lost control, a dropped
-link) and, once stopped, it stays stopped: a stop latch can only be cleared by a new session.
+link) or to slow down (heart rate, a struggling walker's shortening steps) and, once stopped, it
+stays stopped: a stop latch can only be cleared by a new session.
 
 This module is the facade; the rules live next to it:
 - `limits`: the band, the device grid and the ramp (exact arithmetic);
-- `watch`: the verdicts on what the treadmill reports (overspeed, heart rate, machine statuses
-  and pause echoes), with time passed in;
+- `watch`: the verdicts on what the treadmill reports (overspeed, heart rate, step length,
+  machine statuses and pause echoes), with time passed in;
 - `latch`: the belt's state (idle, running, paused, resuming, latched, ended) with its named
   transitions, the gate that holds back every moving write once latched, and the stop procedure.
 What stays here is the asyncio around them: the move lock, the ramp's waits, the stale-telemetry
@@ -40,6 +41,7 @@ from retrotread.errors import (
 from retrotread.events import (
     CommandOp,
     Direction,
+    PromptEvent,
     SafetyReason,
     SessionState,
     StopAck,
@@ -67,6 +69,8 @@ from retrotread.safety.watch import (
     Overspeed,
     StatusVerdict,
     StatusWatch,
+    Struggle,
+    StruggleVerdict,
 )
 from retrotread.treadmill import Disconnected, MachineStatus, Telemetry, Treadmill, TreadmillEvent
 
@@ -128,6 +132,16 @@ class Supervisor:
         self.zone_needs_heart_rate = False
         # The last target asked for, taken up again when a lost heart rate is back.
         self._wanted: tuple[float, Direction] | None = None
+        self._struggle = Struggle(
+            drop=safety.struggle_step_drop,
+            hold_s=safety.struggle_hold_s,
+            baseline_s=safety.struggle_baseline_s,
+            cooldown_s=safety.struggle_cooldown_s,
+        )
+        # The fastest backward setpoint left after the struggle governor slowed the belt: each
+        # slow-down lowers it one ramp step, and nothing raises it again this session (the
+        # walker's shortened steps said this speed was too much; the pacer may not undo that).
+        self._struggle_cap: Setpoint | None = None
         self._statuses = StatusWatch()
         self._move_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[object]] = set()
@@ -394,7 +408,11 @@ class Supervisor:
         band = self.band(direction)
         if self._heart_rate.slowing or self._heart_rate_loss.lost:
             return band.floor
-        return band.for_request(mph)
+        chosen = band.for_request(mph)
+        cap = self._struggle_cap
+        if direction == "backward" and cap is not None and chosen.high_c > cap.high_c:
+            return cap
+        return chosen
 
     def _commanded_c(self) -> Fraction:
         """The fastest belt the commanded setpoint may give (0 when nothing is commanded)."""
@@ -472,6 +490,7 @@ class Supervisor:
                 self._check_overspeed(tm.received_at)
             self._check_heart_rate(tm.heart_rate_bpm, tm.received_at)
             self._check_heart_rate_loss(tm.heart_rate_bpm, tm.received_at)
+            self._check_struggle(tm)
         self._reports.emit(report)
 
     def _check_overspeed(self, now: float) -> None:
@@ -507,6 +526,38 @@ class Supervisor:
             log.info("heart rate back", bpm=bpm)
             if not self._latch.paused:
                 self._spawn(self._take_up_wanted(*self._wanted))
+
+    def _check_struggle(self, tm: Telemetry) -> None:
+        """Shortening steps at a steady backward belt: one ramp step down (never below the
+        floor), a safety event and a prompt. Judged only while walking backward under a
+        commanded speed, the case the rule's baseline is about; anything else restarts it."""
+        commanded = self._commanded
+        judged = self.direction == "backward" and commanded is not None and not self._latch.paused
+        steps = tm.step_count if judged else None
+        verdict = self._struggle.verdict(steps, tm.speed_kmh, tm.received_at)
+        if verdict is not StruggleVerdict.slow or commanded is None:
+            return
+        band = self.backward_band
+        current = (
+            commanded
+            if self._struggle_cap is None
+            else min(commanded, self._struggle_cap, key=lambda setpoint: setpoint.high_c)
+        )
+        lower = band.step_toward(current, band.floor, self._step_c)
+        length, baseline = self._struggle.step_length_m, self._struggle.baseline_here_m
+        if lower.high_c >= current.high_c:
+            log.info("struggling at the floor already", step_m=length, baseline_m=baseline)
+            return
+        self._struggle_cap = lower
+        detail = (
+            f"step length {length or 0:.2f} m, baseline {baseline or 0:.2f} m: "
+            f"slowing to {lower.mph:.2f} mph"
+        )
+        self._reports.safety("struggle", "slow", detail)
+        self._reports.emit(
+            PromptEvent(t=self._reports.now(), message="Shorter steps: slowing down a little")
+        )
+        self._spawn(self._take_up_wanted(*(self._wanted or (lower.mph, self.direction))))
 
     async def _take_up_wanted(self, mph: float, direction: Direction) -> None:
         with contextlib.suppress(LatchedError, BeltPaused, ControlPointError, DirectionChangeError):

@@ -12,6 +12,10 @@ them and acts on their verdicts (a fault stop, a slow-down, nothing).
   later, the session stops.
 - `HeartRateLoss`: no heart rate for heart_rate_timeout_s while a limit or a zone needs one: the
   belt holds at the floor until one is back (not a stop: a strap slips, and the walker is fine).
+- `Struggle`: on a treadmill that counts steps, a step length (belt distance per step) well
+  below the walker's own baseline at that steady belt speed for a sustained time slows the belt
+  one step (older walkers speed up backward only by cadence, so shorter steps at a steady belt
+  mean struggling); it only ever asks for slower, and waits a cool-down before asking again.
 - `StatusWatch`: a Fitness Machine Status by its `MachineStatusOpCode`. A pulled safety key and
   someone at the console stop the session, a withdrawn control is a fault, and one "paused"
   status per Pause we wrote (within PAUSE_ECHO_WINDOW_S) is only that Pause's echo.
@@ -34,6 +38,13 @@ OVERSPEED_GRACE_S = 15.0
 # A "paused by user" Machine Status this soon after one of our Pause writes is its echo; the
 # window only keeps a device that never echoes from turning a much later console Pause into one.
 PAUSE_ECHO_WINDOW_S = 3.0
+# Step length is judged over this many seconds of step counts: at a backward cadence of about
+# 1.5 steps/s that is ~15 steps, so the counter's whole-step resolution costs at most ~7 %.
+STRIDE_WINDOW_S = 10.0
+# A belt within this of the speed it held counts as steady (km/h; a ramp step is 0.16 km/h).
+STEADY_TOLERANCE_KMH = 0.05
+# Below this the belt is not carrying a walker anywhere: no step length to judge.
+MOVING_KMH = 0.1
 
 
 class Overspeed:
@@ -148,6 +159,112 @@ class HeartRateLoss:
             self._lost = True
             return HeartRateLossVerdict.lost
         return HeartRateLossVerdict.fine
+
+
+class StruggleVerdict(enum.Enum):
+    fine = "fine"  # no step count, not steady, no baseline yet, or step length near baseline
+    slow = "slow"  # step length well below baseline for the hold: slow the belt one step
+
+
+class Struggle:
+    """The struggle governor's rule: cadence and step length from the treadmill's step count.
+
+    Step length is belt distance per step, from the belt speed and the steps counted over the
+    last STRIDE_WINDOW_S at a steady belt speed. The baseline is the walker's own: the step
+    length over the first `baseline_s` at each steady belt speed (one per speed, so a healthy
+    walker's naturally shorter steps at a slower belt are never taken for struggling). Once a
+    speed has its baseline, a windowed step length below `(1 - drop) * baseline` for `hold_s`
+    gives one `slow`; then nothing for `cooldown_s`. Any change of belt speed (a ramp, our own
+    slow-down), a missing step count or a counter that goes backwards restarts the steady
+    period, so the rule only ever judges a steady belt and can never ask for more speed."""
+
+    def __init__(
+        self,
+        *,
+        drop: float,
+        hold_s: float,
+        baseline_s: float,
+        cooldown_s: float,
+        window_s: float = STRIDE_WINDOW_S,
+    ) -> None:
+        self._drop = drop
+        self._hold_s = hold_s
+        self._baseline_s = baseline_s
+        self._cooldown_s = cooldown_s
+        self._window_s = window_s
+        self._baselines: dict[int, float] = {}  # steady belt speed (0.01 km/h) -> metres/step
+        self._speed_kmh: float | None = None  # the steady speed being judged
+        self._first: tuple[float, int] | None = None  # (time, steps) where the steady run began
+        self._window: deque[tuple[float, int]] = deque()
+        self._low_since: float | None = None
+        self._quiet_until = float("-inf")  # the cool-down after a slow-down
+        self.cadence_spm: float | None = None  # steps per minute over the window
+        self.step_length_m: float | None = None  # metres of belt per step over the window
+
+    def baseline_m(self, speed_kmh: float) -> float | None:
+        """The walker's baseline step length at `speed_kmh`, once established."""
+        return self._baselines.get(round(speed_kmh * 100))
+
+    @property
+    def baseline_here_m(self) -> float | None:
+        """The baseline at the steady speed being judged now, once established."""
+        return None if self._speed_kmh is None else self.baseline_m(self._speed_kmh)
+
+    def verdict(self, steps: int | None, speed_kmh: float | None, now: float) -> StruggleVerdict:
+        if steps is None or speed_kmh is None or speed_kmh < MOVING_KMH:
+            self._restart(None)
+            return StruggleVerdict.fine
+        held = self._speed_kmh
+        if held is None or abs(speed_kmh - held) > STEADY_TOLERANCE_KMH:
+            self._restart(speed_kmh)
+        elif self._window and steps < self._window[-1][1]:
+            self._restart(speed_kmh)  # the counter was reset (or wrapped): count afresh
+        assert self._speed_kmh is not None
+        if self._first is None:
+            self._first = (now, steps)
+        self._window.append((now, steps))
+        while now - self._window[0][0] > self._window_s:
+            self._window.popleft()
+        self._measure(self._speed_kmh)
+        key = round(self._speed_kmh * 100)
+        started_at, first_steps = self._first
+        if key not in self._baselines:
+            if now - started_at >= self._baseline_s and steps > first_steps:
+                metres = self._speed_kmh / 3.6 * (now - started_at)
+                self._baselines[key] = metres / (steps - first_steps)
+            return StruggleVerdict.fine
+        return self._judge(self._baselines[key], now)
+
+    def _judge(self, baseline: float, now: float) -> StruggleVerdict:
+        length = self.step_length_m
+        if length is None or length >= baseline * (1 - self._drop):
+            self._low_since = None
+            return StruggleVerdict.fine
+        if self._low_since is None:
+            self._low_since = now
+        if now - self._low_since >= self._hold_s and now >= self._quiet_until:
+            self._low_since = None
+            self._quiet_until = now + self._cooldown_s
+            return StruggleVerdict.slow
+        return StruggleVerdict.fine
+
+    def _measure(self, speed_kmh: float) -> None:
+        """Cadence and step length over the window; None until it spans the whole window (a
+        shorter one is too few whole steps to tell a short step from the counter's rounding)."""
+        (t0, s0), (t1, s1) = self._window[0], self._window[-1]
+        span = t1 - t0
+        if span < self._window_s * 0.9 or s1 <= s0:
+            self.cadence_spm = self.step_length_m = None
+            return
+        self.cadence_spm = (s1 - s0) / span * 60
+        self.step_length_m = speed_kmh / 3.6 * span / (s1 - s0)
+
+    def _restart(self, speed_kmh: float | None) -> None:
+        self._speed_kmh = speed_kmh
+        self._first = None
+        self._window.clear()
+        self._low_since = None
+        self.cadence_spm = self.step_length_m = None
 
 
 class StatusVerdict(enum.Enum):

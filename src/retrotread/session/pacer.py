@@ -7,8 +7,10 @@ supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The 
   running at its segment's deadline is abandoned where it got to and the next segment takes over
   from there. Only the slow-down before a turn-around always runs to the floor, since the walker
   may only turn at the floor; a turn-around longer than its whole segment overruns by that much;
-- hold a heart-rate zone when the segment has one and heart rate is reported, by small, slow
-  steps inside the segment's speed range;
+- hold a heart-rate zone when the segment has one and heart rate is reported, by steps inside
+  the segment's speed range: down promptly (a full step at every zone check) when the heart rate
+  is above the zone, up slowly (a step only after the last change has had time to show in the
+  heart rate) when it is below;
 - bridge every direction change with a turn-around. FTMS has no direction: the walker turns
   around, so direction is bookkeeping (which ceiling applies) plus prompts.
 
@@ -35,25 +37,71 @@ from retrotread.session.plan import Plan, Segment
 PAUSE_CHECK_INTERVAL_S = 1.0
 """How often the pacer looks whether the belt was paused from outside (socket, MQTT)."""
 
-ZONE_CHECK_INTERVAL_S = 20.0
-"""How often a heart-rate zone may move the speed: heart rate lags effort by tens of seconds, so
-faster corrections would only oscillate."""
+ZONE_CHECK_INTERVAL_S = 10.0
+"""How often a heart-rate zone is looked at. Above the zone every look lowers the target a full
+step: a walker working too hard (backward walking raises heart rate well above forward walking)
+is eased within seconds. Overshooting downwards while the heart rate catches up costs a little
+pace, never safety."""
+
+ZONE_RAISE_INTERVAL_S = 40.0
+"""The least time from the segment's start or the last zone change to a raise. Heart rate lags
+effort by tens of seconds, so a raise waits until the last change has shown in the heart rate:
+raising as fast as lowering would overshoot the zone and oscillate."""
 
 
 def zone_adjusted_mph(
-    current_mph: float, heart_rate_bpm: int, segment: Segment, step_mph: float
+    current_mph: float,
+    heart_rate_bpm: int,
+    segment: Segment,
+    step_mph: float,
+    *,
+    may_raise: bool = True,
 ) -> float:
     """The next target for holding the segment's zone: one step down above it, one step up below
-    it, never outside the segment's speed range."""
+    it when `may_raise`, never outside the segment's speed range."""
     if segment.hr_min_bpm is None or segment.hr_max_bpm is None:
         return current_mph
     low = segment.min_mph if segment.min_mph is not None else segment.start_mph
     high = segment.ceiling_mph
     if heart_rate_bpm > segment.hr_max_bpm:
         return max(low, current_mph - step_mph)
-    if heart_rate_bpm < segment.hr_min_bpm:
+    if heart_rate_bpm < segment.hr_min_bpm and may_raise:
         return min(high, current_mph + step_mph)
     return current_mph
+
+
+class ZoneSteps:
+    """The timing of zone pacing in one segment: lower fast, raise slowly.
+
+    The zone is looked at every ZONE_CHECK_INTERVAL_S; above it, each look lowers a full step.
+    Below it, a step up comes only ZONE_RAISE_INTERVAL_S after the segment started or the target
+    last moved (either way), so a lowering is never undone before the heart rate has settled.
+    The supervisor still ramps and caps every target, so its limits stay the outer bound."""
+
+    def __init__(self, segment: Segment, step_mph: float, now: float) -> None:
+        self._segment = segment
+        self._step_mph = step_mph
+        self._next_check = now + ZONE_CHECK_INTERVAL_S
+        self._next_raise = now + ZONE_RAISE_INTERVAL_S
+
+    def target(self, now: float, current_mph: float, heart_rate_bpm: int | None) -> float:
+        """The target to ask for now: `current_mph` unless a zone check is due and the heart
+        rate (None: not reported) calls for a step."""
+        if now < self._next_check:
+            return current_mph
+        self._next_check = now + ZONE_CHECK_INTERVAL_S
+        if heart_rate_bpm is None:
+            return current_mph
+        adjusted = zone_adjusted_mph(
+            current_mph,
+            heart_rate_bpm,
+            self._segment,
+            self._step_mph,
+            may_raise=now >= self._next_raise,
+        )
+        if adjusted != current_mph:
+            self._next_raise = now + ZONE_RAISE_INTERVAL_S
+        return adjusted
 
 
 @dataclass(frozen=True)
@@ -161,21 +209,18 @@ class Pacer:
         if segment.incline_pct is not None:
             await self._supervisor.set_incline(segment.incline_pct)
         deadline += await self._set_target(target, direction, deadline)
-        step = segment.ramp_step_mph or 0.1
-        next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
+        zone = ZoneSteps(segment, segment.ramp_step_mph or 0.1, self._now())
         while (remaining := deadline - self._now()) > 0:
             await asyncio.sleep(min(PAUSE_CHECK_INTERVAL_S, remaining))
             if self._supervisor.latched:
                 break
             if self._supervisor.paused:
                 deadline += await self._set_target(target, direction, deadline)
-            if not segment.has_hr_zone or self._now() < next_zone_check:
+            if not segment.has_hr_zone:
                 continue
-            next_zone_check = self._now() + ZONE_CHECK_INTERVAL_S
             telemetry = self._supervisor.last_telemetry
-            if telemetry is None or telemetry.heart_rate_bpm is None:
-                continue
-            adjusted = zone_adjusted_mph(target, telemetry.heart_rate_bpm, segment, step)
+            bpm = telemetry.heart_rate_bpm if telemetry is not None else None
+            adjusted = zone.target(self._now(), target, bpm)
             if adjusted != target:
                 target = adjusted
                 self.progress = SegmentProgress(index, segment, self._started(), deadline, target)

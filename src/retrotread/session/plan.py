@@ -176,7 +176,13 @@ class Plan(BaseModel):
         pairs = zip(self.segments, self.segments[1:], strict=False)
         return sum(1 for a, b in pairs if a.direction is not b.direction)
 
-    def check_against(self, safety: SafetyConfig, max_speed_mph: float | None = None) -> Plan:
+    def check_against(
+        self,
+        safety: SafetyConfig,
+        max_speed_mph: float | None = None,
+        *,
+        heart_rate_limit_name: str = "safety.max_heart_rate_bpm",
+    ) -> Plan:
         """Fit the plan into the user's limits and fill in the safety defaults; InputError if not.
 
         Targets above the user's ceiling (safety.max_backward_mph / forward_max_mph, and
@@ -184,7 +190,8 @@ class Plan(BaseModel):
         safety.min_backward_mph are raised to it: the user asked for that narrower band. Nothing
         outside the hard band gets here; the model refused it. Likewise a segment's ramp step is
         at most safety.max_step_mph. A heart-rate zone above safety.max_heart_rate_bpm is refused:
-        the pacer would chase a rate the supervisor stops for.
+        the pacer would chase a rate the supervisor stops for. `heart_rate_limit_name` is the
+        setting that limit came from (it may be derived from [user]), for the error line.
         """
         max_speed_mph = validate_max_speed(max_speed_mph)
         user_cap = max_speed_mph if max_speed_mph is not None else DEFAULT_FORWARD_MAX_MPH
@@ -214,7 +221,7 @@ class Plan(BaseModel):
             if limit is not None and segment.hr_max_bpm is not None and segment.hr_max_bpm > limit:
                 raise InputError(
                     f"{where}.hr_max_bpm = {segment.hr_max_bpm}: must be <= "
-                    f"safety.max_heart_rate_bpm ({limit} bpm)"
+                    f"{heart_rate_limit_name} ({limit} bpm)"
                 )
             floor, ceiling = limits[segment.direction]
             segments.append(segment._fitted(floor, ceiling, step))

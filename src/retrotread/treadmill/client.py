@@ -270,6 +270,7 @@ class Treadmill:
                 heart_rate_bpm=heart_rate,
                 heart_rate_source=source,
                 elapsed_s=float(value.elapsed_time_s) if value.elapsed_time_s is not None else None,
+                step_count=value.step_count,
                 raw=value,
             )
         )

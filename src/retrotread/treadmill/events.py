@@ -33,6 +33,8 @@ class Telemetry:
     elapsed_s: float | None = None
     raw: object = None
     heart_rate_source: HeartRateOrigin | None = None
+    # Total steps, on machines that count them (Treadmill Data bit 13, the KingSmith/FitShow use).
+    step_count: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from retrotread.channels.mqtt import MqttBridge
-from retrotread.events import SessionState
+from retrotread.events import SessionState, TelemetryEvent
 from tests.support.broker import Broker, Inbox, client_for, payload_json
 from tests.support.fake_session import StubSession
 
@@ -36,6 +36,30 @@ async def test_availability_state_and_telemetry_arrive(
         assert payload_json(message) == json.loads(sent.to_json())
     offline = await inbox.expect(f"retrotread/{tid}/availability", lambda p: p == "offline")
     assert offline.retain is False
+
+
+async def test_telemetry_says_which_device_measured_the_heart_rate(
+    broker: Broker, tid: str, inbox: Inbox
+) -> None:
+    """A strap's heart rate wins over the treadmill's: the telemetry names the source, and
+    leaves it out when no heart rate was measured."""
+    session = StubSession()
+    topic = f"retrotread/{tid}/telemetry"
+    async with MqttBridge(broker.config(tid), session):
+        await inbox.expect(f"retrotread/{tid}/availability", lambda p: p == "online")
+        for t, bpm, source in ((1.0, 98, "strap"), (2.0, 97, "treadmill"), (3.0, None, None)):
+            session.emit(
+                TelemetryEvent(
+                    t=t, speed_mph=1.0, speed_kmh=1.61, heart_rate_bpm=bpm, heart_rate_source=source
+                )
+            )
+        await inbox.expect(topic, lambda p: json.loads(p)["t"] == 3.0)
+    bodies = [json.loads(p) for p in inbox.on(topic)]
+    assert [(b.get("heart_rate_bpm"), b.get("heart_rate_source")) for b in bodies] == [
+        (98, "strap"),
+        (97, "treadmill"),
+        (None, None),
+    ]
 
 
 async def test_state_is_retained_for_late_subscribers(

@@ -31,7 +31,7 @@ def test_discovery_topics_follow_the_home_assistant_layout() -> None:
 def test_every_entity_has_the_keys_home_assistant_needs() -> None:
     payloads = list(_by_component().values())
     unique_ids = [p["unique_id"] for p in payloads]
-    assert len(set(unique_ids)) == len(unique_ids) == 5
+    assert len(set(unique_ids)) == len(unique_ids) == 6
     for payload in payloads:
         assert payload["name"]
         assert payload["availability_topic"] == TOPICS.availability
@@ -45,18 +45,24 @@ def test_every_entity_has_the_keys_home_assistant_needs() -> None:
         assert device["name"]
 
 
-def test_sensors_cover_speed_distance_heart_rate_and_state() -> None:
+def test_sensors_cover_speed_distance_heart_rate_its_source_and_state() -> None:
     sensors = {
         topic.split("/")[3]: payload
         for topic, payload in _by_component().items()
         if topic.startswith("homeassistant/sensor/")
     }
-    assert set(sensors) == {"speed", "distance", "heart_rate", "state"}
+    assert set(sensors) == {"speed", "distance", "heart_rate", "heart_rate_source", "state"}
     assert sensors["speed"]["state_topic"] == TOPICS.telemetry
     assert sensors["speed"]["unit_of_measurement"] == "mph"
     assert "speed_mph" in str(sensors["speed"]["value_template"])
     assert "distance_m" in str(sensors["distance"]["value_template"])
     assert "heart_rate_bpm" in str(sensors["heart_rate"]["value_template"])
+    source = sensors["heart_rate_source"]
+    assert source["state_topic"] == TOPICS.telemetry
+    assert "value_json.heart_rate_source" in str(source["value_template"])
+    # Not an enum: the value kept before the first heart rate ("unknown") is no option of it.
+    assert "device_class" not in source
+    assert "unit_of_measurement" not in source
     assert sensors["state"]["state_topic"] == TOPICS.state
     assert sensors["state"]["options"] == list(STATE_OPTIONS)
 
@@ -84,6 +90,19 @@ async def test_discovery_is_retained_and_republished_when_home_assistant_comes_o
             async for message in late.messages:
                 assert message.retain
                 break
+
+
+@pytest.mark.mqtt
+async def test_the_heart_rate_source_sensor_is_published_on_the_broker(
+    broker: Broker, tid: str, inbox: Inbox
+) -> None:
+    topic = f"homeassistant/sensor/retrotread_{tid}/heart_rate_source/config"
+    async with MqttBridge(broker.config(tid), StubSession()):
+        message = await inbox.expect(topic)
+    config = payload_json(message)
+    assert config["state_topic"] == f"retrotread/{tid}/telemetry"
+    assert config["unique_id"] == f"retrotread_{tid}_heart_rate_source"
+    assert config["name"] == "Heart rate source"
 
 
 @pytest.mark.mqtt

@@ -1,9 +1,11 @@
 """Home Assistant MQTT discovery: the config messages that make a treadmill appear unconfigured.
 
-Four sensors read the bridge's own `state` / `telemetry` JSON with value templates, and one button
-publishes `stop` to the command topic -- the only command Home Assistant gets, since a remote peer
-may only make the belt safer. Every entity shares the device block and the availability topic, so
-Home Assistant greys the treadmill out when its controller goes away (last will).
+Five sensors read the bridge's own `state` / `telemetry` JSON with value templates (the heart
+rate's source among them, so a user sees whether the strap or the console measured it), and one
+button publishes `stop` to the command topic -- the only command Home Assistant gets, since a
+remote peer may only make the belt safer. Every entity shares the device block and the
+availability topic, so Home Assistant greys the treadmill out when its controller goes away
+(last will).
 """
 
 from __future__ import annotations
@@ -69,6 +71,15 @@ def discovery_messages(topics: Topics) -> list[tuple[str, str]]:
             "unit_of_measurement": "bpm",
             "state_class": "measurement",
             "icon": "mdi:heart-pulse",
+        },
+        "heart_rate_source": {
+            # `strap` or `treadmill`: a strap's heart rate wins over the console's, and the two
+            # can differ a lot, so a reading is judged knowing its source. A plain text sensor,
+            # not an enum: before the first heart rate the kept state is "unknown".
+            "name": "Heart rate source",
+            "state_topic": topics.telemetry,
+            "value_template": _optional("heart_rate_source"),
+            "icon": "mdi:heart-cog",
         },
         "state": {
             "name": "State",
