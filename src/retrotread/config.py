@@ -476,6 +476,15 @@ class Settings(BaseSettings):
                 return "220 - user.age"
         return "safety.max_heart_rate_bpm"
 
+    def heart_rate_limit_is_derived(self) -> bool:
+        """The limit comes from `220 - user.age` alone: nobody asked for a limit, so a treadmill
+        that never reports a heart rate must not be held at the floor for want of one."""
+        return (
+            self.safety.max_heart_rate_bpm is None
+            and self.user.max_heart_rate_bpm is None
+            and self.user.age is not None
+        )
+
     def session_safety(self) -> SafetyConfig:
         """[safety] with the resolved heart-rate limit filled in: what a session's plan check
         and supervisor use, so a limit derived from [user] is enforced like a configured one."""

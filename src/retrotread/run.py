@@ -245,6 +245,7 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
                 prepared.settings.session_safety(),
                 max_speed_mph=options.max_speed_mph,
                 confirm=confirm,
+                derived_heart_rate_limit=prepared.settings.heart_rate_limit_is_derived(),
             )
     finally:
         journal.discard_if_empty()

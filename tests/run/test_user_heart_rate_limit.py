@@ -71,3 +71,25 @@ hr_max_bpm = 160
     assert str(caught.value) == (
         "plan zone: segments[0].hr_max_bpm = 160: must be <= 220 - user.age (150 bpm)"
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "held"),
+    [
+        ("[user]\nage = 50\n", False),  # nobody asked for a limit: a missing heart rate is fine
+        ("[user]\nmax_heart_rate_bpm = 170\n", True),  # asked for: no reading, hold at the floor
+    ],
+)
+def test_a_limit_from_age_alone_does_not_hold_a_belt_that_never_reports_heart_rate(
+    tmp_path: Path, config: str, held: bool
+) -> None:
+    """The strap never has skin contact and the console reports none: no heart rate at all."""
+    run = simulate(
+        tmp_path,
+        plan_file=write_plan(tmp_path, SHORT_PLAN),
+        config_file=user_config(tmp_path, config),
+        sim_hr_strap=True,
+        sim_faults=("hr-contact@0",),
+    )
+    assert run.exit_code == 0
+    assert ("heart_rate_lost" in run.safety_reasons()) is held

@@ -97,6 +97,7 @@ class Supervisor:
         t0: float | None = None,
         forward_segments: bool = True,
         latch: Latch | None = None,
+        derived_heart_rate_limit: bool = False,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._treadmill = treadmill
@@ -127,6 +128,10 @@ class Supervisor:
         self._overspeed = Overspeed(int(mph_to_centi(safety.overspeed_tolerance_mph)))
         self._heart_rate = HeartRate(safety.max_heart_rate_bpm, safety.heart_rate_slow_s)
         self._heart_rate_loss = HeartRateLoss(safety.heart_rate_timeout_s)
+        # A limit only derived from the walker's age needs a heart rate once one was seen: a
+        # treadmill (and no strap) that never reports one is not held at the floor for it.
+        self._limit_needs_a_reading = not derived_heart_rate_limit
+        self._heart_rate_seen = False
         # Set by the pacer while the segment holds a heart-rate zone: then, as with a limit, a
         # missing heart rate holds the belt at the floor.
         self.zone_needs_heart_rate = False
@@ -515,7 +520,12 @@ class Supervisor:
     def _check_heart_rate_loss(self, bpm: int | None, now: float) -> None:
         """No heart rate for heart_rate_timeout_s while a limit or a zone needs it: hold at
         the floor (not a stop); when it is back, take up the last target asked for again."""
-        needed = self._safety.max_heart_rate_bpm is not None or self.zone_needs_heart_rate
+        if bpm is not None:
+            self._heart_rate_seen = True
+        limit_needs = self._safety.max_heart_rate_bpm is not None and (
+            self._limit_needs_a_reading or self._heart_rate_seen
+        )
+        needed = limit_needs or self.zone_needs_heart_rate
         verdict = self._heart_rate_loss.verdict(bpm, now, needed=needed)
         if verdict is HeartRateLossVerdict.lost:
             timeout = self._safety.heart_rate_timeout_s

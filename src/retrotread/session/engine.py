@@ -228,6 +228,7 @@ async def run_engine(
     *,
     max_speed_mph: float | None,
     confirm: Confirm | None,
+    derived_heart_rate_limit: bool = False,
 ) -> EngineResult:
     """Connect, confirm, take control, start at the floor, run the plan, stop; always ends with
     `stopped` and `summary`. ConnectError (exit 4) propagates after those two events."""
@@ -256,6 +257,7 @@ async def run_engine(
             t0=session.t0,
             forward_segments=forward,
             latch=session.latch,
+            derived_heart_rate_limit=derived_heart_rate_limit,
         )
         supervisor.add_listener(session.emit)
         session.supervisor = supervisor
