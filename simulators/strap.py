@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Final
 
 from bumble import att
 from bumble.core import AdvertisingData
@@ -32,6 +32,7 @@ from retrotread.ftms.heart_rate import (
     rr_units,
 )
 from simulators.faults import DEFAULT_HR_DROP_S, FaultKind, FaultSpec
+from simulators.peripheral import TaskOwner
 from simulators.profiles import StrapSettings
 
 logger = logging.getLogger(__name__)
@@ -63,12 +64,13 @@ def strap_advertising_data(name: str) -> bytes:
     return data
 
 
-class SimStrap:
+class SimStrap(TaskOwner):
     """A chest strap served by `device`, reading `heart_rate()` (bpm) at each notification."""
 
     def __init__(
         self, device: Device, settings: StrapSettings, heart_rate: Callable[[], int]
     ) -> None:
+        super().__init__(logger, "strap")
         self.device = device
         self.settings = settings
         self._heart_rate = heart_rate
@@ -78,9 +80,7 @@ class SimStrap:
         self.notifications = 0
         self._connections: dict[int, Connection] = {}
         self._down_until: float | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_lock = asyncio.Lock()
-        self._closed = False
         self.measurement_char = Characteristic(
             uuids.HEART_RATE_MEASUREMENT_UUID,
             Characteristic.Properties.NOTIFY,
@@ -109,12 +109,6 @@ class SimStrap:
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
         await self._advertise()
         self._spawn(self._ticker())
-
-    async def close(self) -> None:
-        self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ----------------------------------------------------------------- faults
 
@@ -213,15 +207,6 @@ class SimStrap:
             return False
         return True
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("strap task failed", exc_info=task.exception())
 
 
 __all__: list[str] = ["SimStrap", "strap_advertising_data"]

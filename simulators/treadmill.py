@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any, Final, NoReturn, TypedDict
 
@@ -76,6 +76,7 @@ from simulators.faults import (
     FaultSpec,
     RejectTarget,
 )
+from simulators.peripheral import TaskOwner
 from simulators.profiles import ControlOp, GridSnap, Profile
 from simulators.walker import Walker
 
@@ -203,7 +204,7 @@ def advertising_data(name: str) -> bytes:
     return data
 
 
-class SimTreadmill:
+class SimTreadmill(TaskOwner):
     """An FTMS treadmill served by `device`; call `start()` once the device is powered on.
 
     `wire_log`, when given, receives one JSON line (`ControlExchange.wire_record`) per
@@ -217,6 +218,7 @@ class SimTreadmill:
         faults: Iterable[FaultSpec] = (),
         wire_log: IO[str] | None = None,
     ) -> None:
+        super().__init__(logger, "simulator")
         self.device = device
         self.profile = profile
         self.belt = Belt(
@@ -255,9 +257,7 @@ class SimTreadmill:
         self._down_until: float | None = None
         self._zero_packets_left = 0
         self._last_sync: float | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_lock = asyncio.Lock()
-        self._closed = False
         # Whether the console forwards a heart rate in Treadmill Data (a strap may stand in).
         self.reports_heart_rate = True
         # Who gives effect to the strap's faults (hr-drop, hr-contact): the simulated strap.
@@ -309,12 +309,6 @@ class SimTreadmill:
         self._last_sync = self._now()
         await self._advertise()
         self._spawn(self._data_ticker())
-
-    async def close(self) -> None:
-        self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ----------------------------------------------------------------- faults
 
@@ -854,15 +848,6 @@ class SimTreadmill:
         if self.running and not self.paused:
             self.elapsed_s += dt
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("simulator task failed", exc_info=task.exception())
 
 
 def _number(fault: FaultSpec, default: float) -> float:

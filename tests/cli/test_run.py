@@ -14,18 +14,7 @@ import pytest
 
 from retrotread.cli.app import run as cli
 from retrotread.events import CommandEvent, StoppedEvent, SummaryEvent, parse_event
-
-SHORT_PLAN = """
-name = "short"
-[[segments]]
-name = "warm"
-duration_s = 20
-target_mph = 0.8
-[[segments]]
-name = "brisk"
-duration_s = 30
-target_mph = 1.2
-"""
+from tests.support.sessions import SHORT_PLAN
 
 
 @pytest.fixture
@@ -85,7 +74,7 @@ def test_a_plan_above_the_band_names_the_field(
     tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = tmp_path / "fast.toml"
-    plan.write_text(SHORT_PLAN.replace("target_mph = 1.2", "target_mph = 3.5"))
+    plan.write_text(SHORT_PLAN.replace("target_mph = 1.5", "target_mph = 3.5"))
     assert cli(["run", "--sim", "--plan", str(plan)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "segments[1].target_mph" in line
