@@ -34,10 +34,10 @@ from retrotread.ftms.heart_rate import (
 from simulators.faults import DEFAULT_HR_DROP_S, FaultKind, FaultSpec
 from simulators.peripheral import TaskOwner
 from simulators.profiles import StrapSettings
+from simulators.treadmill import CCCD_NOTIFY
 
 logger = logging.getLogger(__name__)
 
-CCCD_NOTIFY: Final = 0x01
 HEART_RATE_SERVICE_UUID16: Final = 0x180D
 BODY_SENSOR_LOCATION_UUID: Final = uuids.uuid16(0x2A38)
 BODY_SENSOR_CHEST: Final = 0x01

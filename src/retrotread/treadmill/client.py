@@ -36,6 +36,7 @@ from retrotread.treadmill.events import (
     TreadmillEvent,
     TreadmillListener,
 )
+from retrotread.treadmill.listeners import Listeners
 from retrotread.treadmill.quirks import Quirks, quirks_for_device_name
 
 log = structlog.get_logger(__name__)
@@ -119,7 +120,7 @@ class Treadmill:
         self.quirks = quirks
         self._client_backend = client_backend
         self._client: BleakClient | None = None
-        self._listeners: list[TreadmillListener] = []
+        self._listeners: Listeners[TreadmillEvent] = Listeners()
         self._control_point = ControlPoint(self._write, quirks, command_timeout_s)
         self._control_point_claimed = False
         self._commanded = False
@@ -229,17 +230,10 @@ class Treadmill:
         self._heart_rate = source
 
     def add_listener(self, listener: TreadmillListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def _emit(self, event: TreadmillEvent) -> None:
-        for listener in list(self._listeners):
-            listener(event)
+        self._listeners.emit(event)
 
     def _on_disconnect(self, _client: BleakClient) -> None:
         self._control_point.fail_all("disconnected")

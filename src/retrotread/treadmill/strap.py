@@ -35,6 +35,7 @@ from retrotread.ftms.heart_rate import (
     decode_heart_rate_measurement,
 )
 from retrotread.treadmill.client import find_device
+from retrotread.treadmill.listeners import Listeners
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +90,7 @@ class HeartRateStrap:
         self._fresh_s = fresh_s
         self._reconnect_interval_s = reconnect_interval_s
         self._client: BleakClient | None = None
-        self._listeners: list[StrapListener] = []
+        self._listeners: Listeners[StrapEvent] = Listeners()
         self._closing = False
         self._reconnecting: asyncio.Task[None] | None = None
         self._up = False  # connected and subscribed: a drop from here is a StrapLost
@@ -127,13 +128,7 @@ class HeartRateStrap:
         return self._client is not None and self._client.is_connected
 
     def add_listener(self, listener: StrapListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def current_bpm(self, now: float) -> int | None:
         """The heart rate to use now: the last reading's, unless it is older than `fresh_s`,
@@ -219,5 +214,4 @@ class HeartRateStrap:
         self._emit(reading)
 
     def _emit(self, event: StrapEvent) -> None:
-        for listener in list(self._listeners):
-            listener(event)
+        self._listeners.emit(event)
