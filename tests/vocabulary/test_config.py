@@ -20,6 +20,7 @@ from retrotread.config import (
     user_config_path,
 )
 from retrotread.errors import InputError
+from tests.support.settings import refused, write
 
 FILE_FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -32,21 +33,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def refused(config_file: Path | None = None) -> str:
-    with pytest.raises(InputError) as caught:
-        load_settings(config_file)
-    assert caught.value.exit_code == 2
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
 
 
 # --- defaults ---------------------------------------------------------------------------------

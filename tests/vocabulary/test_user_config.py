@@ -12,6 +12,7 @@ import pytest
 from retrotread.config import Settings, effective_settings, load_settings
 from retrotread.errors import InputError
 from retrotread.session.plan import Plan, Segment
+from tests.support.settings import refused
 
 
 @pytest.fixture(autouse=True)
@@ -28,15 +29,6 @@ def config(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def refused(config_file: Path | None = None) -> str:
-    with pytest.raises(InputError) as caught:
-        load_settings(config_file)
-    assert caught.value.exit_code == 2
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
 
 
 def test_the_user_section_is_empty_by_default() -> None:
