@@ -35,85 +35,80 @@ class InclineRange:
     increment_pct: float
 
 
-def _nonsense(
-    quantity: str, raw: tuple[int, int, int], resolution: float, unit: str
-) -> tuple[int, str] | None:
+@dataclass(frozen=True)
+class _Kind:
+    """One Supported ... Range characteristic: three 2-byte fields, the bounds signed or not."""
+
+    what: str
+    quantity: str  # as the spec names it: "speed", "inclination"
+    resolution: float
+    unit: str
+    suffix: str  # of the value's field names: "kmh", "pct"
+    signed_bounds: bool
+
+
+_SPEED: Final = _Kind(SPEED_WHAT, "speed", SPEED_RESOLUTION, "km/h", "kmh", signed_bounds=False)
+_INCLINE: Final = _Kind(INCLINE_WHAT, "inclination", INCLINE_RESOLUTION, "%", "pct", True)
+
+
+def _nonsense(kind: _Kind, raw: tuple[int, int, int]) -> tuple[int, str] | None:
     """Why raw (minimum, maximum, increment) describe no machine, with the offset of the field at
     fault (0: the minimum, 4: the increment); None when they make sense."""
     minimum, maximum, increment = raw
     if minimum > maximum:
-        low, high = from_units(minimum, resolution), from_units(maximum, resolution)
-        return 0, f"minimum {quantity} {low:g} {unit} lies above the maximum {high:g} {unit}"
+        low, high = from_units(minimum, kind.resolution), from_units(maximum, kind.resolution)
+        return 0, (
+            f"minimum {kind.quantity} {low:g} {kind.unit} lies above the maximum "
+            f"{high:g} {kind.unit}"
+        )
     if increment == 0:
         return 4, "minimum increment is 0: no grid to round onto"
     return None
 
 
-_SPEED: Final = ("speed", SPEED_RESOLUTION, "km/h")
-_INCLINE: Final = ("inclination", INCLINE_RESOLUTION, "%")
-
-
-def _check(reader: Reader, kind: tuple[str, float, str], raw: tuple[int, int, int]) -> None:
-    problem = _nonsense(kind[0], raw, kind[1], kind[2])
+def _decode(kind: _Kind, data: bytes) -> tuple[float, float, float]:
+    reader = Reader(kind.what, data)
+    bound = reader.signed if kind.signed_bounds else reader.unsigned
+    minimum = bound(2, f"minimum {kind.quantity}")
+    maximum = bound(2, f"maximum {kind.quantity}")
+    increment = reader.unsigned(2, "minimum increment")
+    reader.expect_end()
+    problem = _nonsense(kind, (minimum, maximum, increment))
     if problem is not None:
         raise FtmsDecodeError(reader.what, *problem)
+    minimum_f, maximum_f, increment_f = (
+        from_units(raw, kind.resolution) for raw in (minimum, maximum, increment)
+    )
+    return minimum_f, maximum_f, increment_f
 
 
-def _refuse(what: str, kind: tuple[str, float, str], raw: tuple[int, int, int]) -> None:
-    problem = _nonsense(kind[0], raw, kind[1], kind[2])
+def _encode(kind: _Kind, values: tuple[float, float, float]) -> bytes:
+    writer = Writer(kind.what)
+    names = (f"minimum_{kind.suffix}", f"maximum_{kind.suffix}", f"increment_{kind.suffix}")
+    raw = tuple(to_units(v, kind.resolution, name) for v, name in zip(values, names, strict=True))
+    bound = writer.signed if kind.signed_bounds else writer.unsigned
+    bound(raw[0], 2, names[0])
+    bound(raw[1], 2, names[1])
+    writer.unsigned(raw[2], 2, names[2])
+    problem = _nonsense(kind, (raw[0], raw[1], raw[2]))
     if problem is not None:
-        raise FtmsEncodeError(f"{what}: {problem[1]}")
+        raise FtmsEncodeError(f"{kind.what}: {problem[1]}")
+    return writer.getvalue()
 
 
 def decode_speed_range(data: bytes) -> SpeedRange:
     """FtmsDecodeError for truncated or extra bytes, reversed bounds or a zero increment."""
-    reader = Reader(SPEED_WHAT, data)
-    minimum = reader.unsigned(2, "minimum speed")
-    maximum = reader.unsigned(2, "maximum speed")
-    increment = reader.unsigned(2, "minimum increment")
-    reader.expect_end()
-    _check(reader, _SPEED, (minimum, maximum, increment))
-    return SpeedRange(
-        from_units(minimum, SPEED_RESOLUTION),
-        from_units(maximum, SPEED_RESOLUTION),
-        from_units(increment, SPEED_RESOLUTION),
-    )
+    return SpeedRange(*_decode(_SPEED, data))
 
 
 def encode_speed_range(value: SpeedRange) -> bytes:
-    writer = Writer(SPEED_WHAT)
-    minimum = to_units(value.minimum_kmh, SPEED_RESOLUTION, "minimum_kmh")
-    maximum = to_units(value.maximum_kmh, SPEED_RESOLUTION, "maximum_kmh")
-    increment = to_units(value.increment_kmh, SPEED_RESOLUTION, "increment_kmh")
-    writer.unsigned(minimum, 2, "minimum_kmh")
-    writer.unsigned(maximum, 2, "maximum_kmh")
-    writer.unsigned(increment, 2, "increment_kmh")
-    _refuse(SPEED_WHAT, _SPEED, (minimum, maximum, increment))
-    return writer.getvalue()
+    return _encode(_SPEED, (value.minimum_kmh, value.maximum_kmh, value.increment_kmh))
 
 
 def decode_incline_range(data: bytes) -> InclineRange:
     """FtmsDecodeError for truncated or extra bytes, reversed bounds or a zero increment."""
-    reader = Reader(INCLINE_WHAT, data)
-    minimum = reader.signed(2, "minimum inclination")
-    maximum = reader.signed(2, "maximum inclination")
-    increment = reader.unsigned(2, "minimum increment")
-    reader.expect_end()
-    _check(reader, _INCLINE, (minimum, maximum, increment))
-    return InclineRange(
-        from_units(minimum, INCLINE_RESOLUTION),
-        from_units(maximum, INCLINE_RESOLUTION),
-        from_units(increment, INCLINE_RESOLUTION),
-    )
+    return InclineRange(*_decode(_INCLINE, data))
 
 
 def encode_incline_range(value: InclineRange) -> bytes:
-    writer = Writer(INCLINE_WHAT)
-    minimum = to_units(value.minimum_pct, INCLINE_RESOLUTION, "minimum_pct")
-    maximum = to_units(value.maximum_pct, INCLINE_RESOLUTION, "maximum_pct")
-    increment = to_units(value.increment_pct, INCLINE_RESOLUTION, "increment_pct")
-    writer.signed(minimum, 2, "minimum_pct")
-    writer.signed(maximum, 2, "maximum_pct")
-    writer.unsigned(increment, 2, "increment_pct")
-    _refuse(INCLINE_WHAT, _INCLINE, (minimum, maximum, increment))
-    return writer.getvalue()
+    return _encode(_INCLINE, (value.minimum_pct, value.maximum_pct, value.increment_pct))
