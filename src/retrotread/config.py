@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import socket
 import sys
 import types
@@ -106,6 +107,8 @@ Quirk = Literal[
 ]
 QUIRK_NAMES: tuple[str, ...] = get_args(Quirk)
 TurnaroundMode = Literal["floor", "pause"]
+CueMode = Literal["auto", "speech", "bell", "off"]
+CUE_MODES: tuple[str, ...] = get_args(CueMode)
 
 _NARROW_ONLY = "may narrow the band, never widen it"
 _WIDTH = format_number(MIN_BAND_WIDTH_MPH)
@@ -322,6 +325,30 @@ class MqttConfig(_Section):
         return f"{self.base_topic}/{self.id}"
 
 
+class CuesConfig(_Section):
+    """What the walker hears (SPEC.md "Walker cues"): the walker faces away from every screen.
+
+    `engine` is a command line; each cue's text is appended as its last argument, so any speech
+    program (or a test's `espeak-ng -w FILE`) can stand in. `rate_wpm` and `voice` are passed
+    as espeak's `-s` and `-v` when the engine is espeak or espeak-ng, whose flags they are."""
+
+    mode: CueMode = "auto"
+    engine: str = "espeak-ng"
+    rate_wpm: Annotated[int, in_range(80, 400, "words per minute")] = 150
+    voice: str | None = None
+
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        try:
+            words = shlex.split(value)
+        except ValueError as err:
+            raise ValueError(f"must be a command line ({err})") from None
+        if not words:
+            raise ValueError("must name a program, e.g. espeak-ng")
+        return value
+
+
 class JournalConfig(_Section):
     data_dir: Annotated[Path | None, Field(strict=False)] = None  # a path is written as a string
 
@@ -429,6 +456,7 @@ class Settings(BaseSettings):
     heart_rate: HeartRateConfig = HeartRateConfig()
     user: UserConfig = UserConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    cues: CuesConfig = CuesConfig()
     journal: JournalConfig = JournalConfig()
     sim: SimConfig = SimConfig()
 

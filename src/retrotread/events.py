@@ -173,6 +173,33 @@ class PromptEvent(_Event):
     message: str
 
 
+CueKind = Literal[
+    "starting",
+    "speed_up",
+    "slow_down",
+    "turnaround",
+    "resuming",
+    "time_left",
+    "heart_rate",
+    "paused",
+    "stopping",
+    "stopped",
+    "belt_moving",
+    "completed",
+]
+"""`cue.kind`: what the walker is told aloud (SPEC.md "Walker cues")."""
+
+
+class CueEvent(_Event):
+    """What the walker was told aloud (or would have been, with cues off); `in_s` is the
+    seconds until the change it announces, for a coming change."""
+
+    event: Literal["cue"] = "cue"
+    kind: CueKind
+    text: str
+    in_s: float | None = None
+
+
 class StoppedEvent(_Event):
     event: Literal["stopped"] = "stopped"
     reason: StopReason
@@ -197,6 +224,7 @@ Event = Annotated[
     | TelemetryEvent
     | SafetyEvent
     | PromptEvent
+    | CueEvent
     | StoppedEvent
     | SummaryEvent,
     Field(discriminator="event"),

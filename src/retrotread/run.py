@@ -26,7 +26,7 @@ from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread import exit_codes
 from retrotread.channels.sinks import EventSink, JsonLinesSink
-from retrotread.config import Settings, check_time_scale, load_settings
+from retrotread.config import CueMode, Settings, check_time_scale, load_settings
 from retrotread.errors import ConnectError, InputError
 from retrotread.events import StopReason, SummaryEvent
 from retrotread.inputs import ensure_writable_dir
@@ -72,6 +72,7 @@ class RunOptions:
     dry_run: bool = False  # check everything, connect to nothing (`prepare` only)
     json: bool = False
     mqtt: bool = False
+    cues: CueMode | None = None  # --cues; None = config [cues] mode
     time_scale: float | None = None  # --sim only; None = the default below
     configured_time_scale: bool = False  # no --time-scale: True = config [sim] time_scale (CLI),
     # False = as fast as possible (tests)
@@ -234,6 +235,7 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
         async with AsyncExitStack() as stack:
             if options.handle_signals:
                 stack.enter_context(_stop_on_signals(session, interrupted_by))
+            await stack.enter_async_context(_cues(prepared, session))
             for attach in _attachments(prepared, session_id):
                 await stack.enter_async_context(attach(session))
             connect = await _connector(prepared, stack)
@@ -293,6 +295,15 @@ def _stop_on_signals(session: Session, received: list[int]) -> Any:
     finally:
         for signum in _SIGNAL_SOURCES:
             loop.remove_signal_handler(signum)
+
+
+def _cues(prepared: PreparedRun, session: Session) -> AbstractAsyncContextManager[object]:
+    """What the walker hears (SPEC.md "Walker cues"); entered first, so it is left last and its
+    closing cue can still be heard after the other channels have gone."""
+    from retrotread.channels.cues import cue_channel
+
+    durations = [segment.duration_s for segment in prepared.plan.segments]
+    return cue_channel(session, prepared.settings.cues, durations, mode=prepared.options.cues)
 
 
 def _attachments(prepared: PreparedRun, session_id: str) -> list[SessionAttachment]:

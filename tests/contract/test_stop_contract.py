@@ -35,8 +35,11 @@ def running_session(sandbox: Sandbox) -> Iterator[subprocess.Popen[str]]:
     )
     try:
         assert process.stdout is not None
+        started = False  # telemetry flows during the walker's countdown, before the Start
         for line in process.stdout:
-            if json.loads(line)["event"] == "telemetry":
+            event = json.loads(line)
+            started = started or (event["event"] == "command" and event["op"] == "start")
+            if started and event["event"] == "telemetry":
                 break
         else:
             pytest.fail(f"the session ended early: {process.stderr and process.stderr.read()}")

@@ -15,6 +15,7 @@ import pytest
 from retrotread.errors import ConnectError
 from retrotread.events import (
     CommandEvent,
+    CueEvent,
     Event,
     PromptEvent,
     SafetyEvent,
@@ -39,7 +40,8 @@ def test_first_steps_completes_with_every_event_in_order(tmp_path: Path) -> None
     assert run.stopped.reason == "completed"
     kinds = [e.event for e in run.events]
     assert kinds[0] == "connected"
-    assert kinds[-2:] == ["stopped", "summary"]
+    # The closing pair; the walker's `completed` cue (belt at 0) may stand between them.
+    assert [k for k in kinds if k != "cue"][-2:] == ["stopped", "summary"]
     segments = run.of(SegmentEvent)
     assert [s.index for s in segments] == list(range(len(segments)))
     summary = run.events[-1]
@@ -331,7 +333,7 @@ def test_confirmation_refused_means_nothing_moves(tmp_path: Path) -> None:
     )
     result = run_virtual(run_prepared(prepared))
     assert result.exit_code == 3
-    assert [e.event for e in events][-2:] == ["stopped", "summary"]
+    assert [e.event for e in events if e.event != "cue"][-2:] == ["stopped", "summary"]
     assert not any(w[0] in (0x02, 0x07) for w in control_writes(seen[0]))
 
 
@@ -496,3 +498,34 @@ def test_status_reads_the_belt_and_device_as_the_supervisor_and_link_see_them(
     assert run.simulator is not None
     assert devices[0] == run.simulator.address  # from the `connected` event on
     assert set(devices) == {run.simulator.address}
+
+
+def test_the_belt_starts_three_seconds_after_the_starting_cue(tmp_path: Path) -> None:
+    run = simulate(tmp_path, program="first-steps")
+    assert run.exit_code == 0
+    cues = [e for e in run.events if isinstance(e, CueEvent) and e.kind == "starting"]
+    start = next(e for e in run.events if isinstance(e, CommandEvent) and e.op == "start")
+    assert len(cues) == 1
+    assert start.t - cues[0].t >= 3.0 - 1e-6
+
+
+def test_a_stop_during_the_starting_countdown_never_starts_the_belt(tmp_path: Path) -> None:
+    """The countdown waits on the stop: a stop asked for while the walker hears "Belt starting"
+    ends the session at once, and no Start is ever written."""
+
+    @contextlib.asynccontextmanager
+    async def stop_on_countdown(control: SessionControl) -> AsyncIterator[None]:
+        def listen(event: Event) -> None:
+            if isinstance(event, CueEvent) and event.kind == "starting":
+                control.request_stop("walker")
+
+        remove = control.add_listener(listen)
+        try:
+            yield
+        finally:
+            remove()
+
+    run = simulate(tmp_path, attachments=(stop_on_countdown,), program="first-steps")
+    assert run.exit_code == 3
+    assert not [e for e in run.events if isinstance(e, CommandEvent) and e.op == "start"]
+    assert run.stopped.t < 1.0  # not after the 3 s countdown

@@ -177,10 +177,15 @@ hr_max_bpm = 160
         tmp_path, plan_file=write_plan(tmp_path, plan), sim_faults=("hr@0:100", "hr@150:180")
     )
     assert run.exit_code == 0
+    # After the first ramp (5 s from the Start, which follows the walker's countdown).
+    started = next(e.t for e in run.events if isinstance(e, CommandEvent) and e.op == "start")
     speeds = [
         e
         for e in run.events
-        if isinstance(e, CommandEvent) and e.op == "set_speed" and e.mph is not None and e.t > 5
+        if isinstance(e, CommandEvent)
+        and e.op == "set_speed"
+        and e.mph is not None
+        and e.t > started + 5
     ]
     # Moves of at least half a step: a grid step may be followed by a small settle.
     pairs = list(itertools.pairwise(speeds))

@@ -25,6 +25,7 @@ EVENT_NAMES = {
     "telemetry",
     "safety",
     "prompt",
+    "cue",
     "stopped",
     "summary",
 }
@@ -107,7 +108,33 @@ def _summary(event: dict[str, Any]) -> None:
     assert event["session"]
 
 
+CUE_KINDS = {
+    "starting",
+    "speed_up",
+    "slow_down",
+    "turnaround",
+    "resuming",
+    "time_left",
+    "heart_rate",
+    "paused",
+    "stopping",
+    "stopped",
+    "belt_moving",
+    "completed",
+}
+
+
+def _cue(event: dict[str, Any]) -> None:
+    assert event["kind"] in CUE_KINDS, event
+    assert isinstance(event["text"], str), event
+    assert event["text"], event
+    if "in_s" in event:
+        assert is_number(event["in_s"]), event
+        assert event["in_s"] >= 0, event
+
+
 _CHECKS = {
+    "cue": _cue,
     "connected": _connected,
     "segment": _segment,
     "command": _command,

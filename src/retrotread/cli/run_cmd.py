@@ -2,12 +2,15 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from retrotread.cli.app import app
 from retrotread.cli.context import CliState
+
+if TYPE_CHECKING:
+    from retrotread.config import CueMode
 
 
 @app.command()
@@ -73,6 +76,16 @@ def run(
             "--mqtt", help="Publish state and telemetry to the [mqtt] broker of the config."
         ),
     ] = False,
+    cues: Annotated[
+        str | None,
+        typer.Option(
+            "--cues",
+            metavar="auto|speech|bell|off",
+            help="What the walker hears: speech (config [cues] engine, default espeak-ng), the"
+            " terminal bell, or nothing; auto (default: config [cues] mode) speaks where the"
+            " engine is installed, else rings the bell on a terminal.",
+        ),
+    ] = None,
     time_scale: Annotated[
         float | None,
         typer.Option(
@@ -173,6 +186,7 @@ def run(
         dry_run=dry_run,
         json=json_output,
         mqtt=mqtt,
+        cues=parse_cues(cues),
         time_scale=time_scale,
         configured_time_scale=True,
         sim_profile=sim_profile,
@@ -202,6 +216,19 @@ def run(
                 print(prepared.cap_notice)
         raise typer.Exit(0)
     raise typer.Exit(run_to_result(options).exit_code)
+
+
+def parse_cues(text: str | None) -> "CueMode | None":
+    """`--cues` as text, so that a wrong word gets one line naming the choices (exit 2)."""
+    from retrotread.config import CUE_MODES
+    from retrotread.errors import InputError
+
+    if text is None:
+        return None
+    for mode in ("auto", "speech", "bell", "off"):
+        if text == mode:
+            return mode
+    raise InputError(f"--cues = {text}: must be one of {', '.join(CUE_MODES)}")
 
 
 def parse_max_speed(text: str | None) -> float | None:

@@ -21,6 +21,8 @@ from retrotread.config import SafetyConfig
 from retrotread.errors import ConnectError, RetrotreadError, SinkClosed
 from retrotread.events import (
     ConnectedEvent,
+    CueEvent,
+    CueKind,
     Event,
     PromptEvent,
     SafetyEvent,
@@ -34,7 +36,12 @@ from retrotread.events import (
 from retrotread.safety.latch import Latch
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.control import EventListener, SessionStatus
-from retrotread.session.pacer import Pacer, segment_direction
+from retrotread.session.pacer import (
+    MOVE_COUNTDOWN_S,
+    RESUMING_TEXT,
+    Pacer,
+    segment_direction,
+)
 from retrotread.session.plan import Plan
 from retrotread.treadmill import Treadmill
 
@@ -200,10 +207,12 @@ class Session:
     async def resume_local(self) -> None:
         """Resume after a pause, at the floor speed. Deliberately not part of SessionControl:
         only the walker at the treadmill (the live view's keys) may start the belt again."""
-        if self.supervisor is None:
+        supervisor = self.supervisor
+        if supervisor is None:
             return
         try:
-            await self.supervisor.resume()
+            await _countdown(self, supervisor, "resuming", RESUMING_TEXT)
+            await supervisor.resume()
         except RetrotreadError as err:  # latched meanwhile: the session can only end
             log.warning("cannot resume", error=str(err))
 
@@ -299,6 +308,8 @@ async def _drive(session: Session, supervisor: Supervisor, safety: SafetyConfig)
     try:
         await supervisor.take_control()
         first_direction = segment_direction(plan.segments[0])
+        await _countdown(session, supervisor, "starting", "Belt starting in 3, 2, 1")
+        # Latched during the countdown: `start` refuses (LatchedError, below) and nothing moves.
         await supervisor.start(first_direction)
     except ConnectError:
         if not supervisor.latched:
@@ -335,6 +346,22 @@ async def _drive(session: Session, supervisor: Supervisor, safety: SafetyConfig)
         program.cancel()
         with contextlib.suppress(asyncio.CancelledError, RetrotreadError):
             await program
+
+
+async def _countdown(session: Session, supervisor: Supervisor, kind: CueKind, text: str) -> None:
+    """Tell the walker, then wait MOVE_COUNTDOWN_S before the belt moves; a stop (from any
+    channel, or the supervisor's own latch) ends the wait at once. The wait holds nothing the
+    stop path needs: Stop is written by `request_stop`, never behind this."""
+    if supervisor.latched:
+        return
+    session.emit(CueEvent(t=session.session_time(), kind=kind, text=text, in_s=MOVE_COUNTDOWN_S))
+    stopping = asyncio.ensure_future(session.stop_requested.wait())
+    ended = asyncio.ensure_future(supervisor.wait_ended())
+    try:
+        await asyncio.wait({stopping, ended}, timeout=MOVE_COUNTDOWN_S)
+    finally:
+        stopping.cancel()
+        ended.cancel()
 
 
 async def _confirm_or_stop(session: Session, confirm: Confirm) -> bool:

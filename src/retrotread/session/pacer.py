@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from retrotread.config import TurnaroundMode
 from retrotread.errors import BeltPaused
-from retrotread.events import Direction, Event, PromptEvent, SegmentEvent
+from retrotread.events import CueEvent, Direction, Event, PromptEvent, SegmentEvent
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.plan import Plan, Segment
 
@@ -119,10 +119,20 @@ def segment_direction(segment: Segment) -> Direction:
     return segment.direction
 
 
+# The walker hears "belt starting" / "resuming" at least this long before the belt moves
+# (SPEC.md "Walker cues"): time to face the right way and take hold of the rails.
+MOVE_COUNTDOWN_S = 3.0
+RESUMING_TEXT = "Resuming in 3, 2, 1"
+
+# The two turn-around prompts; the cue channel recognises them by these words.
+SLOWING_FOR_TURN_MESSAGE = "Slowing down for a turn-around; keep going"
+TURN_AROUND_NOW = "Turn around now"
+
+
 def turnaround_message(direction: Direction, paused: bool = False) -> str:
     """What the walker is told while turning; it must describe what the belt really does."""
     belt = "The belt is paused" if paused else "The belt holds slow"
-    return f"Turn around now: next you walk {direction.upper()}. {belt} while you turn."
+    return f"{TURN_AROUND_NOW}: next you walk {direction.upper()}. {belt} while you turn."
 
 
 class Pacer:
@@ -178,7 +188,7 @@ class Pacer:
             self._emit(event)
 
     async def _turn_around(self, old: Direction, new: Direction) -> None:
-        self._say(PromptEvent(t=self._now(), message="Slowing down for a turn-around; keep going"))
+        self._say(PromptEvent(t=self._now(), message=SLOWING_FOR_TURN_MESSAGE))
         await self._set_target(self._floor_mph, old)
         if self._turnaround_mode == "pause":
             await self._supervisor.pause("turnaround")
@@ -188,7 +198,12 @@ class Pacer:
                 message=turnaround_message(new, paused=self._turnaround_mode == "pause"),
             )
         )
-        await asyncio.sleep(self._turnaround_hold_s)
+        # The hold ends with the resuming countdown; a hold shorter than the countdown is
+        # lengthened to it. A stop latches on its own path meanwhile and is checked after.
+        countdown = MOVE_COUNTDOWN_S
+        await asyncio.sleep(max(0.0, self._turnaround_hold_s - countdown))
+        self._say(CueEvent(t=self._now(), kind="resuming", text=RESUMING_TEXT, in_s=countdown))
+        await asyncio.sleep(countdown)
         if self._supervisor.latched:
             return
         if self._turnaround_mode == "pause":

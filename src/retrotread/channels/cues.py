@@ -1,0 +1,469 @@
+"""What the walker hears: cues from a session's events, spoken or rung (SPEC.md "Walker cues").
+
+The walker faces away from the console and from every screen, so what they must know (a stop,
+a turn-around, a speed change, the time left) is also said aloud. `CueChannel` is a session
+listener: it turns events into `cue` events (emitted through the session, so the journal and
+`--json` carry them) and hands each cue's text to a `Voice`.
+
+Cues never delay a safety action. The listener only schedules work with `call_soon` /
+`call_later`. The exceptions are the closing `stopped` / `completed` cue, emitted in place so
+that it lands before `summary` (the belt is at 0 by then, nothing is left to protect), and
+`belt_moving` once the stop procedure has given up. Speech
+runs in its own process, one at a time; a process's end is noticed by a waiting thread, never
+by the event loop. A newer cue of a kind replaces a queued one of that kind, so cues never pile
+up, and an engine that is missing or fails degrades to the terminal bell with one warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol, TextIO
+
+import structlog
+
+from retrotread.config import CueMode, CuesConfig
+from retrotread.events import (
+    CommandEvent,
+    CueEvent,
+    CueKind,
+    Direction,
+    Event,
+    PromptEvent,
+    SafetyEvent,
+    SegmentEvent,
+    StoppedEvent,
+    SummaryEvent,
+    TelemetryEvent,
+)
+from retrotread.session.control import EventListener
+from retrotread.session.pacer import SLOWING_FOR_TURN_MESSAGE, TURN_AROUND_NOW
+
+log = structlog.get_logger(__name__)
+
+# A ramp this far from the current speed is worth saying; smaller steps are a zone's nudges.
+RAMP_CUE_MIN_MPH = 0.2
+BELT_MOVING_REPEAT_S = 10.0
+# (seconds before the program's end, what is said)
+TIME_LEFT_MARKS: tuple[tuple[float, str], ...] = (
+    (60.0, "One minute left"),
+    (10.0, "Ten seconds left"),
+)
+# Below this the belt counts as stopped (telemetry rounds to 0.001 mph).
+STOPPED_MPH = 0.05
+# At the end of a session the last cue still deserves to be heard, but never for long.
+CLOSE_WAIT_S = 3.0
+
+
+class Voice(Protocol):
+    """Says a cue's text; `say` must return at once (it runs on the event loop)."""
+
+    def say(self, kind: CueKind, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Bell:
+    """The terminal bell on `stream` (stderr), when it is a terminal: a walker who cannot read
+    the screen still hears that something happened."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def say(self, kind: CueKind, text: str) -> None:
+        stream = self._stream if self._stream is not None else sys.stderr
+        if stream is None:  # descriptor 2 closed at start
+            return
+        with contextlib.suppress(Exception):
+            if stream.isatty():
+                stream.write("\a")
+                stream.flush()
+
+    def close(self) -> None:
+        return None
+
+
+SPEAK_AFTER_S = 0.05
+
+
+class Speech:
+    """A speech engine command, one process per cue and one at a time.
+
+    `argv` + [text] is run with no terminal I/O (an engine's complaints about a missing sound
+    card must not reach the walker's screen). Cues waiting for the engine are kept one per kind,
+    a newer one replacing the older text in its place. A spawn error or a non-zero exit switches
+    to `fallback` for good, with one warning."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        fallback: Voice,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._argv = list(argv)
+        self._fallback = fallback
+        self._loop = loop or asyncio.get_running_loop()
+        self._pending: dict[CueKind, str] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._failed = False
+        self._closed = False
+        self.spoken = 0  # processes started, for tests and diagnostics
+
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
+    @property
+    def pending(self) -> dict[CueKind, str]:
+        return dict(self._pending)
+
+    def say(self, kind: CueKind, text: str) -> None:
+        if self._failed:
+            self._fallback.say(kind, text)
+            return
+        self._pending[kind] = text
+        # Started a moment later, not in this loop pass: starting a process costs the loop a
+        # few milliseconds, and a stop's acknowledgements (to `retrotread stop`, MQTT) go first.
+        self._loop.call_later(SPEAK_AFTER_S, self._pump)
+
+    def _pump(self) -> None:
+        """Start the next queued cue when the engine is idle."""
+        if self._closed or self._failed:
+            return
+        process = self._process
+        if process is not None:
+            code = process.poll()
+            if code is None:
+                return  # the waiting thread calls back when it ends
+            self._process = None
+            if code != 0:
+                self._fail(f"the speech engine exited with status {code}")
+                return
+        if not self._pending:
+            return
+        kind = next(iter(self._pending))
+        text = self._pending.pop(kind)
+        self._spawn(kind, text)
+
+    def _spawn(self, kind: CueKind, text: str) -> subprocess.Popen[bytes] | None:
+        try:
+            process = subprocess.Popen(
+                [*self._argv, text],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        except (OSError, ValueError) as err:
+            self._fail(f"the speech engine could not be started ({err})")
+            self._fallback.say(kind, text)
+            return None
+        self.spoken += 1
+        self._process = process
+        threading.Thread(target=self._wait, args=(process,), daemon=True).start()
+        return process
+
+    def _wait(self, process: subprocess.Popen[bytes]) -> None:
+        """In a thread: wait for the engine, then let the loop start the next cue."""
+        process.wait()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing is left to say
+            self._loop.call_soon_threadsafe(self._pump)
+
+    def _fail(self, why: str) -> None:
+        if not self._failed:
+            self._failed = True
+            log.warning(f"{why}: cues fall back to the terminal bell", engine=self._argv[0])
+        pending, self._pending = self._pending, {}
+        for kind, text in pending.items():
+            self._fallback.say(kind, text)
+
+    def close(self) -> None:
+        """Let the last cue be heard: wait a little for the current one, then say the newest
+        queued one and wait a little for it too. Runs after the session's summary."""
+        if self._closed:
+            return
+        if self._process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(CLOSE_WAIT_S)
+        last = list(self._pending.items())[-1:] if not self._failed else []
+        self._pending.clear()
+        self._closed = True
+        for kind, text in last:
+            process = self._spawn(kind, text)
+            if process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(CLOSE_WAIT_S)
+
+
+def engine_argv(config: CuesConfig) -> list[str]:
+    """The engine's command line without the text: espeak's own flags for rate and voice."""
+    argv = shlex.split(config.engine)
+    if os.path.basename(argv[0]).startswith("espeak"):
+        argv[1:1] = ["-s", str(config.rate_wpm)]
+        if config.voice is not None:
+            argv[1:1] = ["-v", config.voice]
+    return argv
+
+
+def voice_for(
+    config: CuesConfig,
+    mode: CueMode | None = None,
+    stream: TextIO | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Voice | None:
+    """The voice a mode asks for; None = cues are only events. `auto`: speech where the engine
+    is installed, else the bell on a terminal, else nothing. `speech` with no engine: the bell,
+    with one warning."""
+    mode = mode or config.mode
+    if mode == "off":
+        return None
+    bell = Bell(stream)
+    if mode == "bell":
+        return bell
+    argv = engine_argv(config)
+    installed = shutil.which(argv[0]) is not None
+    if installed:
+        return Speech(argv, bell, loop)
+    if mode == "speech":
+        log.warning(
+            "the speech engine is not installed: cues fall back to the terminal bell",
+            engine=argv[0],
+        )
+        return bell
+    terminal = stream if stream is not None else sys.stderr
+    with contextlib.suppress(Exception):
+        if terminal is not None and terminal.isatty():
+            return bell
+    return None
+
+
+class CueTarget(Protocol):
+    """What the cue channel needs of a session: its events, its clock, and a way to add its own
+    `cue` events to the stream (a `Session` is one)."""
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]: ...
+
+    def emit(self, event: Event) -> None: ...
+
+    def session_time(self) -> float: ...
+
+
+def _mph_words(mph: float) -> str:
+    return f"{mph:.1f} miles per hour"
+
+
+class CueChannel:
+    """Turns a session's events into cues (see the module's docstring for the timing rules)."""
+
+    def __init__(
+        self,
+        target: CueTarget,
+        voice: Voice | None,
+        segment_durations_s: Sequence[float],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._target = target
+        self._voice = voice
+        self._durations = tuple(segment_durations_s)
+        self._loop = loop or asyncio.get_running_loop()
+        self._stopping = False
+        self._ended = False
+        self._commanded_mph: float | None = None
+        self._ramp_target: float | None = None
+        self._slowing_for_turn = False
+        self._direction: Direction | None = None
+        self._time_left: list[asyncio.TimerHandle] = []
+        self._belt_moving: asyncio.Handle | None = None
+        self._own = False  # a cue of ours is being emitted (not one of the engine's to say)
+
+    # -- saying -------------------------------------------------------------------------------
+    def _cue(self, kind: CueKind, text: str, in_s: float | None = None) -> None:
+        """Emit the `cue` event and hand the text to the voice, now."""
+        self._own = True
+        try:
+            self._target.emit(
+                CueEvent(t=self._target.session_time(), kind=kind, text=text, in_s=in_s)
+            )
+        finally:
+            self._own = False
+        self._say(kind, text)
+
+    def _say(self, kind: CueKind, text: str) -> None:
+        if self._voice is not None:
+            try:
+                self._voice.say(kind, text)
+            except Exception:  # a voice problem must never reach the session
+                log.warning("a cue could not be said", kind=kind, exc_info=True)
+
+    def _later(self, kind: CueKind, text: str, in_s: float | None = None) -> None:
+        """Schedule a cue after the current event's consumers: the event that caused it (a
+        Stop command) reaches the journal and the wire's logic first."""
+        self._loop.call_soon(self._cue_unless_ended, kind, text, in_s)
+
+    def _cue_unless_ended(self, kind: CueKind, text: str, in_s: float | None) -> None:
+        if not self._ended:
+            self._cue(kind, text, in_s)
+
+    # -- listening ----------------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        match event:
+            case CommandEvent():
+                self._on_command(event)
+            case SegmentEvent():
+                self._on_segment(event)
+            case PromptEvent():
+                self._on_prompt(event)
+            case SafetyEvent():
+                self._on_safety(event)
+            case StoppedEvent():
+                self._on_stopped(event)
+            case TelemetryEvent() if event.speed_mph < STOPPED_MPH:
+                self._cancel_belt_moving()
+            case CueEvent() if not self._own:
+                # The engine's own countdowns ("Belt starting", "Resuming"): said, not re-emitted.
+                self._say(event.kind, event.text)
+            case SummaryEvent():
+                # Nothing may follow the summary: cues still scheduled are dropped.
+                self._ended = True
+                self._cancel_time_left()
+
+    def _on_command(self, event: CommandEvent) -> None:
+        if event.op == "stop":
+            if not self._stopping:
+                self._stopping = True
+                self._cancel_time_left()
+                self._later("stopping", "Stopping the belt")
+                if event.result == "success":
+                    return
+            # A refused Stop, or a retry (the belt was not seen at 0 in time): the stop is
+            # unverified, and the walker must know to use the console.
+            if self._belt_moving is None:
+                self._belt_moving = self._loop.call_soon(self._repeat_moving)
+            return
+        if self._stopping:
+            return
+        if event.op == "pause" and event.result == "success" and event.source != "turnaround":
+            who = f" by {event.source}" if event.source else ""
+            self._later("paused", f"Belt paused{who}")
+        elif event.op == "set_speed" and event.mph is not None:
+            self._on_speed(event.mph)
+
+    def _on_speed(self, mph: float) -> None:
+        """The first step of a ramp towards a new segment's speed names that speed, when it is
+        far enough from where the belt was; the slow-down for a turn-around is the prompt's."""
+        before, self._commanded_mph = self._commanded_mph, mph
+        target = self._ramp_target
+        if target is None or self._slowing_for_turn or before is None:
+            return
+        self._ramp_target = None
+        if abs(target - before) < RAMP_CUE_MIN_MPH:
+            return
+        if target > before:
+            self._later("speed_up", f"Speeding up to {_mph_words(target)}")
+        else:
+            self._later("slow_down", f"Slowing down to {_mph_words(target)}")
+
+    def _on_segment(self, event: SegmentEvent) -> None:
+        self._ramp_target = event.target_mph
+        self._direction = event.direction
+        if self._stopping or not 0 <= event.index < len(self._durations):
+            return
+        end = event.t + sum(self._durations[event.index :])
+        self._cancel_time_left()
+        now = self._target.session_time()
+        for before_end, text in TIME_LEFT_MARKS:
+            delay = end - before_end - now
+            if delay >= 0:
+                self._time_left.append(
+                    self._loop.call_later(
+                        delay, self._cue_unless_ended, "time_left", text, before_end
+                    )
+                )
+
+    def _on_prompt(self, event: PromptEvent) -> None:
+        if self._stopping:
+            return
+        if event.message == SLOWING_FOR_TURN_MESSAGE:
+            self._slowing_for_turn = True
+        elif event.message.startswith(TURN_AROUND_NOW):
+            self._slowing_for_turn = False
+            face = f": walk {self._direction} next" if self._direction is not None else ""
+            self._later("turnaround", f"Turn around now{face}")
+
+    def _on_safety(self, event: SafetyEvent) -> None:
+        if event.reason == "stop_unverified":
+            # In place: the stop procedure has given up and the session ends right after, so a
+            # scheduled cue could come too late for the walker and after `summary`. Already
+            # repeating (the Stop was refused or retried): the repeats go on.
+            if self._belt_moving is None:
+                self._repeat_moving()
+        elif self._stopping or event.action != "slow":
+            return
+        elif event.reason == "heart_rate":
+            self._later("heart_rate", "Heart rate high: slowing down")
+        elif event.reason == "heart_rate_lost":
+            self._later("heart_rate", "Heart rate lost: holding slow until it is back")
+
+    def _repeat_moving(self) -> None:
+        if self._ended:
+            return
+        self._cue("belt_moving", "Belt still moving: stop it at the console")
+        self._belt_moving = self._loop.call_later(BELT_MOVING_REPEAT_S, self._repeat_moving)
+
+    def _on_stopped(self, event: StoppedEvent) -> None:
+        """Said in place, so that it comes before `summary`: the belt is already at 0."""
+        self._cancel_time_left()
+        if event.belt_mph >= STOPPED_MPH:
+            return  # still moving: `belt_moving` says what to do
+        self._cancel_belt_moving()
+        if event.reason == "completed":
+            self._cue("completed", "Program complete. Belt stopped")
+        else:
+            self._cue("stopped", "Belt stopped")
+
+    # -- ending -------------------------------------------------------------------------------
+    def _cancel_time_left(self) -> None:
+        for handle in self._time_left:
+            handle.cancel()
+        self._time_left.clear()
+
+    def _cancel_belt_moving(self) -> None:
+        if self._belt_moving is not None:
+            self._belt_moving.cancel()
+            self._belt_moving = None
+
+    def close(self) -> None:
+        self._ended = True
+        self._cancel_time_left()
+        self._cancel_belt_moving()
+        if self._voice is not None:
+            self._voice.close()
+
+
+@contextlib.asynccontextmanager
+async def cue_channel(
+    target: CueTarget,
+    config: CuesConfig,
+    segment_durations_s: Sequence[float],
+    *,
+    mode: CueMode | None = None,
+    voice: Voice | None = None,
+) -> AsyncIterator[CueChannel]:
+    """A session attachment: cues for the whole session, the voice closed after `summary`.
+    `voice` replaces the one `mode` (or config) would choose (tests)."""
+    loop = asyncio.get_running_loop()
+    chosen = voice if voice is not None else voice_for(config, mode, loop=loop)
+    channel = CueChannel(target, chosen, segment_durations_s, loop)
+    remove = target.add_listener(channel)
+    try:
+        yield channel
+    finally:
+        remove()
+        channel.close()

@@ -1,0 +1,303 @@
+"""Walker cues: speech in its own process, the bell when it fails, and the event order.
+
+Speech is rendered to WAV files (`espeak-ng -w FILE`) and measured with the stdlib `wave`
+module: a cue must hold sound of a plausible length, not merely have been "run".
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import io
+import shutil
+import sys
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from retrotread.channels.cues import Bell, CueChannel, Speech, engine_argv, voice_for
+from retrotread.config import CuesConfig
+from retrotread.events import (
+    CommandEvent,
+    CueEvent,
+    CueKind,
+    Event,
+    SegmentEvent,
+    StoppedEvent,
+    SummaryEvent,
+)
+from retrotread.session.control import EventListener
+
+ESPEAK = shutil.which("espeak-ng")
+needs_espeak = pytest.mark.skipif(
+    ESPEAK is None, reason="espeak-ng is not installed (scripts/test installs it as root)"
+)
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal, to count bells."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class FakeSession:
+    """What the cue channel needs of a session: listeners, emit, a clock."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._listeners: list[EventListener] = []
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+        for listener in list(self._listeners):
+            listener(event)
+
+    def session_time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def cues(self) -> list[CueEvent]:
+        return [e for e in self.events if isinstance(e, CueEvent)]
+
+
+async def _until_idle(speech: Speech) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10.0
+    while loop.time() < end:
+        if not speech.pending and speech._process is None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the speech engine never went idle")
+
+
+def _seconds_of_sound(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2
+        frames = wav.readframes(wav.getnframes())
+        samples = array.array("h", frames)
+        loud = [s for s in samples if abs(s) > 500]
+        assert len(loud) > wav.getframerate() // 20, "the file holds silence"
+        return wav.getnframes() / wav.getframerate()
+
+
+@needs_espeak
+def test_a_cue_is_spoken_to_a_wav_file_of_plausible_length(tmp_path: Path) -> None:
+    wav = tmp_path / "starting.wav"
+    config = CuesConfig(engine=f"espeak-ng -w {wav}", rate_wpm=150)
+    argv = engine_argv(config)
+    assert argv[:3] == ["espeak-ng", "-s", "150"]
+
+    async def main() -> None:
+        speech = Speech(argv, Bell(Terminal()))
+        speech.say("starting", "Belt starting in 3, 2, 1")
+        await _until_idle(speech)
+        assert not speech.failed
+
+    asyncio.run(main())
+    seconds = _seconds_of_sound(wav)
+    assert 0.3 < seconds < 10, seconds
+
+
+@needs_espeak
+def test_a_faster_rate_says_the_same_cue_in_less_time(tmp_path: Path) -> None:
+    lengths = []
+    for rate in (100, 300):
+        wav = tmp_path / f"rate{rate}.wav"
+        argv = engine_argv(CuesConfig(engine=f"espeak-ng -w {wav}", rate_wpm=rate))
+
+        async def main(argv: list[str] = argv) -> None:
+            speech = Speech(argv, Bell())
+            speech.say("stopping", "Stopping the belt")
+            await _until_idle(speech)
+
+        asyncio.run(main())
+        lengths.append(_seconds_of_sound(wav))
+    assert lengths[0] > lengths[1] > 0.3, lengths
+
+
+def _recording_engine(log: Path, delay_s: float) -> list[str]:
+    """An engine that takes `delay_s` to "say" its last argument, then writes it to `log`."""
+    script = (
+        "import sys, time; time.sleep(float(sys.argv[1])); "
+        "open(sys.argv[2], 'a').write(sys.argv[3] + '\\n')"
+    )
+    return [sys.executable, "-c", script, str(delay_s), str(log)]
+
+
+def test_a_newer_cue_of_a_kind_replaces_the_queued_one(tmp_path: Path) -> None:
+    log = tmp_path / "said.txt"
+
+    async def main() -> Speech:
+        speech = Speech(_recording_engine(log, 0.3), Bell())
+        speech.say("starting", "Belt starting")
+        speech.say("speed_up", "Speeding up to 1.0 miles per hour")
+        speech.say("time_left", "One minute left")
+        speech.say("speed_up", "Speeding up to 1.2 miles per hour")
+        # Nothing starts in this loop pass (a stop's acknowledgements go first), and the newer
+        # speed_up took the older one's place.
+        assert speech.pending == {
+            "starting": "Belt starting",
+            "speed_up": "Speeding up to 1.2 miles per hour",
+            "time_left": "One minute left",
+        }
+        await _until_idle(speech)
+        return speech
+
+    speech = asyncio.run(main())
+    assert log.read_text().splitlines() == [
+        "Belt starting",
+        "Speeding up to 1.2 miles per hour",
+        "One minute left",
+    ]
+    assert speech.spoken == 3
+
+
+def test_saying_never_waits_for_the_engine(tmp_path: Path) -> None:
+    async def main() -> float:
+        speech = Speech(_recording_engine(tmp_path / "said.txt", 2.0), Bell())
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for n in range(20):
+            speech.say("belt_moving", f"cue {n}")
+        took = loop.time() - began
+        speech._closed = True  # do not wait for the slow engine at the end of the test
+        return took
+
+    assert asyncio.run(main()) < 0.5
+
+
+def test_a_missing_engine_falls_back_to_the_bell_with_one_warning() -> None:
+    terminal = Terminal()
+
+    async def main() -> None:
+        config = CuesConfig(mode="speech", engine="/nonexistent/espeak-ng")
+        voice = voice_for(config, stream=terminal)
+        assert isinstance(voice, Bell)
+        for _ in range(3):
+            voice.say("stopping", "Stopping the belt")
+
+    with capture_logs() as logs:
+        asyncio.run(main())
+    assert terminal.getvalue() == "\a\a\a"
+    warnings = [entry for entry in logs if entry["log_level"] == "warning"]
+    assert len(warnings) == 1, logs
+    assert "bell" in warnings[0]["event"]
+
+
+def test_a_crashing_engine_falls_back_to_the_bell_with_one_warning() -> None:
+    terminal = Terminal()
+
+    async def main() -> Speech:
+        speech = Speech([sys.executable, "-c", "raise SystemExit(3)"], Bell(terminal))
+        speech.say("starting", "Belt starting")
+        await _until_idle(speech)
+        speech.say("stopping", "Stopping the belt")
+        speech.say("stopped", "Belt stopped")
+        return speech
+
+    with capture_logs() as logs:
+        speech = asyncio.run(main())
+    assert speech.failed
+    assert speech.spoken == 1  # never started again once it failed
+    assert terminal.getvalue() == "\a\a"
+    warnings = [entry for entry in logs if entry["log_level"] == "warning"]
+    assert len(warnings) == 1, logs
+    assert "status 3" in warnings[0]["event"]
+
+
+def test_auto_without_an_engine_rings_only_on_a_terminal() -> None:
+    config = CuesConfig(engine="/nonexistent/speaker")
+
+    async def main() -> None:
+        assert isinstance(voice_for(config, stream=Terminal()), Bell)
+        assert voice_for(config, stream=io.StringIO()) is None
+        assert voice_for(config, mode="off", stream=Terminal()) is None
+
+    asyncio.run(main())
+
+
+def test_the_stop_command_comes_before_its_stopping_cue() -> None:
+    async def main() -> FakeSession:
+        session = FakeSession()
+        channel = CueChannel(session, None, [60.0])
+        session.add_listener(channel)
+        session.emit(CommandEvent(t=1.0, op="stop", result="success", source="walker"))
+        assert session.cues() == []  # only scheduled: the stop's own work goes first
+        await asyncio.sleep(0)
+        session.emit(StoppedEvent(t=2.0, reason="estop", belt_mph=0.0, source="walker"))
+        session.emit(
+            SummaryEvent(
+                t=2.0, outcome="stopped", duration_s=2, distance_m=0, max_speed_mph=0, session="x"
+            )
+        )
+        channel.close()
+        return session
+
+    session = asyncio.run(main())
+    names = [e.event if not isinstance(e, CueEvent) else e.kind for e in session.events]
+    assert names == ["command", "stopping", "stopped", "stopped", "summary"]
+
+
+def test_a_ramp_of_a_new_segment_names_its_speed() -> None:
+    async def main() -> FakeSession:
+        session = FakeSession()
+        channel = CueChannel(session, None, [60.0, 60.0])
+        session.add_listener(channel)
+        session.emit(CommandEvent(t=0.0, op="set_speed", mph=0.5, kmh=0.8, result="success"))
+        session.emit(
+            SegmentEvent(
+                t=0.0, index=0, name="a", direction="backward", target_mph=0.6, duration_s=60
+            )
+        )
+        session.emit(CommandEvent(t=1.0, op="set_speed", mph=0.6, kmh=0.97, result="success"))
+        session.emit(
+            SegmentEvent(
+                t=60.0, index=1, name="b", direction="backward", target_mph=1.2, duration_s=60
+            )
+        )
+        session.emit(CommandEvent(t=61.0, op="set_speed", mph=0.7, kmh=1.13, result="success"))
+        await asyncio.sleep(0)
+        channel.close()
+        return session
+
+    cues = asyncio.run(main()).cues()
+    assert [(c.kind, c.text) for c in cues] == [("speed_up", "Speeding up to 1.2 miles per hour")]
+
+
+class Recorder:
+    """A voice that remembers what it was asked to say."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+
+    def say(self, kind: CueKind, text: str) -> None:
+        self.said.append((kind, text))
+
+    def close(self) -> None:
+        return None
+
+
+def test_the_engines_own_countdown_is_said_once_and_not_re_emitted() -> None:
+    async def main() -> tuple[FakeSession, Recorder]:
+        session, voice = FakeSession(), Recorder()
+        channel = CueChannel(session, voice, [60.0])
+        session.add_listener(channel)
+        session.emit(CueEvent(t=0.0, kind="starting", text="Belt starting in 3, 2, 1", in_s=3))
+        session.emit(CommandEvent(t=3.0, op="stop", result="success", source="walker"))
+        await asyncio.sleep(0)
+        channel.close()
+        return session, voice
+
+    session, voice = asyncio.run(main())
+    assert voice.said == [
+        ("starting", "Belt starting in 3, 2, 1"),
+        ("stopping", "Stopping the belt"),
+    ]
+    assert [c.kind for c in session.cues()] == ["starting", "stopping"]
