@@ -68,13 +68,8 @@ class FakeSession:
 
 
 async def _until_idle(speech: Speech) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + 10.0
-    while loop.time() < end:
-        if not speech.pending and speech._process is None:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the speech engine never went idle")
+    async with asyncio.timeout(10.0):
+        await speech.wait_idle()
 
 
 def _seconds_of_sound(path: Path) -> float:
@@ -125,7 +120,7 @@ def test_a_faster_rate_says_the_same_cue_in_less_time(tmp_path: Path) -> None:
 def _recording_engine(log: Path, delay_s: float) -> list[str]:
     """An engine that takes `delay_s` to "say" its last argument, then writes it to `log`."""
     script = (
-        "import sys, time; time.sleep(float(sys.argv[1])); "
+        "import sys, threading; threading.Event().wait(float(sys.argv[1])); "
         "open(sys.argv[2], 'a').write(sys.argv[3] + '\\n')"
     )
     return [sys.executable, "-c", script, str(delay_s), str(log)]

@@ -115,6 +115,8 @@ class Speech:
         self._failed = False
         self._closed = False
         self.spoken = 0  # processes started, for tests and diagnostics
+        self._idle = asyncio.Event()  # nothing queued and no engine running
+        self._idle.set()
 
     @property
     def failed(self) -> bool:
@@ -129,6 +131,7 @@ class Speech:
             self._fallback.say(kind, text)
             return
         self._pending[kind] = text
+        self._idle.clear()
         # Started a moment later, not in this loop pass: starting a process costs the loop a
         # few milliseconds, and a stop's acknowledgements (to `retrotread stop`, MQTT) go first.
         self._loop.call_later(SPEAK_AFTER_S, self._pump)
@@ -147,6 +150,7 @@ class Speech:
                 self._fail(f"the speech engine exited with status {code}")
                 return
         if not self._pending:
+            self._idle.set()
             return
         kind = next(iter(self._pending))
         text = self._pending.pop(kind)
@@ -176,11 +180,16 @@ class Speech:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing is left to say
             self._loop.call_soon_threadsafe(self._pump)
 
+    async def wait_idle(self) -> None:
+        """Until every queued cue was said and the engine has ended."""
+        await self._idle.wait()
+
     def _fail(self, why: str) -> None:
         if not self._failed:
             self._failed = True
             log.warning(f"{why}: cues fall back to the terminal bell", engine=self._argv[0])
         pending, self._pending = self._pending, {}
+        self._idle.set()
         for kind, text in pending.items():
             self._fallback.say(kind, text)
 
