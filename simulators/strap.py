@@ -78,9 +78,6 @@ class SimStrap(TaskOwner):
         self.connection_count = 0
         self.refused_connections = 0
         self.notifications = 0
-        self._connections: dict[int, Connection] = {}
-        self._down_until: float | None = None
-        self._advertising_lock = asyncio.Lock()
         self.measurement_char = Characteristic(
             uuids.HEART_RATE_MEASUREMENT_UUID,
             Characteristic.Properties.NOTIFY,
@@ -168,17 +165,6 @@ class SimStrap(TaskOwner):
                 advertising_interval_min=ADVERTISING_MS,
                 advertising_interval_max=ADVERTISING_MS,
             )
-
-    async def _drop_link(self, down_s: float) -> None:
-        loop = asyncio.get_running_loop()
-        self._down_until = loop.time() + down_s
-        async with self._advertising_lock:
-            await self.device.stop_advertising()
-        for connection in list(self._connections.values()):
-            await self._refuse(connection)
-        await asyncio.sleep(down_s)
-        self._down_until = None
-        await self._advertise()
 
     # ----------------------------------------------------------------- notifications
 

@@ -252,12 +252,9 @@ class SimTreadmill(TaskOwner):
         # The write whose answer has not gone out yet (FTMS runs one procedure at a time).
         self._in_progress: ControlExchange | None = None
         self._wire_log = wire_log
-        self._connections: dict[int, Connection] = {}
         self._pending_faults: list[FaultSpec] = list(faults)
-        self._down_until: float | None = None
         self._zero_packets_left = 0
         self._last_sync: float | None = None
-        self._advertising_lock = asyncio.Lock()
         # Whether the console forwards a heart rate in Treadmill Data (a strap may stand in).
         self.reports_heart_rate = True
         # Who gives effect to the strap's faults (hr-drop, hr-contact): the simulated strap.
@@ -514,16 +511,6 @@ class SimTreadmill(TaskOwner):
         await asyncio.sleep(seconds)
         if self._connections.get(connection.handle) is connection:
             await self._refuse(connection)
-
-    async def _drop_link(self, down_s: float) -> None:
-        self._down_until = self._now() + down_s
-        async with self._advertising_lock:
-            await self.device.stop_advertising()
-        for connection in list(self._connections.values()):
-            await self._refuse(connection)
-        await asyncio.sleep(down_s)
-        self._down_until = None
-        await self._advertise()
 
     def _on_status_subscription(
         self, connection: Connection, notify: bool, _indicate: bool

@@ -25,16 +25,6 @@ from tests.support.settings import refused, write
 FILE_FIXTURE_OK = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stray RETROTREAD_* variables, and a user config home that holds nothing yet."""
-    for name in list(os.environ):
-        if name.upper().startswith("RETROTREAD_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-
-
 # --- defaults ---------------------------------------------------------------------------------
 
 

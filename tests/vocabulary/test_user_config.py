@@ -4,7 +4,6 @@ supervisor enforces when [safety] leaves it unset (220 - age, SPEC.md "Set-up").
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,6 @@ from retrotread.config import Settings, effective_settings, load_settings
 from retrotread.errors import InputError
 from retrotread.session.plan import Plan, Segment
 from tests.support.settings import refused
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stray RETROTREAD_* variables, and a user config home that holds nothing yet."""
-    for name in list(os.environ):
-        if name.upper().startswith("RETROTREAD_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 def config(tmp_path: Path, text: str) -> Path:
