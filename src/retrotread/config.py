@@ -349,6 +349,17 @@ class CuesConfig(_Section):
         return value
 
 
+DisplayUnits = Literal["imperial", "metric"]
+"""`[display] units`: how speeds and distances read for people (JSON keeps its own units)."""
+
+
+class DisplayConfig(_Section):
+    """How numbers read for a person: the live view, plain lines, `info`, `programs`, the
+    summary and the cues. JSON events keep SPEC's units whatever this says."""
+
+    units: DisplayUnits = "imperial"
+
+
 class JournalConfig(_Section):
     data_dir: Annotated[Path | None, Field(strict=False)] = None  # a path is written as a string
 
@@ -457,6 +468,7 @@ class Settings(BaseSettings):
     user: UserConfig = UserConfig()
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     cues: CuesConfig = CuesConfig()
+    display: DisplayConfig = DisplayConfig()
     journal: JournalConfig = JournalConfig()
     sim: SimConfig = SimConfig()
 

@@ -126,6 +126,11 @@ class ConnectedEvent(_Event):
     incline_range_pct: tuple[float, float, float] | None = None
     features: list[str]
     target_settings: list[str] = Field(default_factory=list)
+    # What the session set out to do, so that history, exports and the coach read it from the
+    # journal alone: the program's name and the plan as run (after caps), in the schema of a
+    # plan file, which `run --plan` accepts back.
+    program: str | None = None
+    plan: dict[str, Any] | None = None
 
 
 class SegmentEvent(_Event):
@@ -217,6 +222,19 @@ class SummaryEvent(_Event):
     program: str | None = None
 
 
+RPE_MIN = 6  # Borg's rating of perceived exertion runs 6 ("no exertion") to 20 ("maximal")
+RPE_MAX = 20
+
+
+class RpeEvent(_Event):
+    """How hard the session felt (Borg 6-20), asked at its end, from `run --rpe`, or from
+    `retrotread rate` afterwards (then appended to the journal; the latest one counts)."""
+
+    event: Literal["rpe"] = "rpe"
+    rpe: Annotated[int, Field(ge=RPE_MIN, le=RPE_MAX, strict=True)]
+    source: Literal["prompt", "flag", "rate"] | None = None
+
+
 Event = Annotated[
     ConnectedEvent
     | SegmentEvent
@@ -226,7 +244,8 @@ Event = Annotated[
     | PromptEvent
     | CueEvent
     | StoppedEvent
-    | SummaryEvent,
+    | SummaryEvent
+    | RpeEvent,
     Field(discriminator="event"),
 ]
 

@@ -401,6 +401,8 @@ def _connected_event(session: Session, treadmill: Treadmill) -> ConnectedEvent:
         incline_range_pct=info.incline_range_pct,
         features=list(info.features),
         target_settings=list(info.target_settings),
+        program=session.plan.name,
+        plan=session.plan.model_dump(mode="json", exclude_none=True),
     )
 
 
