@@ -329,13 +329,15 @@ class CuesConfig(_Section):
     """What the walker hears (SPEC.md "Walker cues"): the walker faces away from every screen.
 
     `engine` is a command line; each cue's text is appended as its last argument, so any speech
-    program (or a test's `espeak-ng -w FILE`) can stand in. `rate_wpm` and `voice` are passed
-    as espeak's `-s` and `-v` when the engine is espeak or espeak-ng, whose flags they are."""
+    program (or a test's `espeak-ng -w FILE`) can stand in. `rate_wpm`, `voice` and `volume` are
+    passed as espeak's `-s`, `-v` and `-a` when the engine is espeak or espeak-ng, whose flags
+    they are (`-a`: amplitude 0..200, 100 its default)."""
 
     mode: CueMode = "auto"
     engine: str = "espeak-ng"
     rate_wpm: Annotated[int, in_range(80, 400, "words per minute")] = 150
     voice: str | None = None
+    volume: Annotated[int, in_range(0, 200, hint="espeak amplitude, 100 = its default")] = 100
 
     @field_validator("engine")
     @classmethod
@@ -747,7 +749,7 @@ def load_settings(config_file: Path | None = None, *, for_stop: bool = False) ->
     try:
         settings = Settings(**merged)
     except ValidationError as err:
-        raise InputError(one_line(err, "config", source_of)) from None
+        raise InputError(one_line(err, "config", source_of, model=Settings)) from None
     except SettingsError as err:  # a value pydantic-settings could not parse (check_environment
         # catches the known cases first)
         cause = f": {err.__cause__}" if err.__cause__ else ""

@@ -134,6 +134,11 @@ class ConnectedEvent(_Event):
 
 
 class SegmentEvent(_Event):
+    """A segment begins: emitted when the walker starts doing what it says. After a direction
+    change that is the moment of the turn (the slow-down before it still belongs to the segment
+    before), so `remaining_s`, the seconds left of it by the program's schedule, may be less than
+    `duration_s`: the turn-around took the rest."""
+
     event: Literal["segment"] = "segment"
     index: int
     name: str
@@ -141,6 +146,7 @@ class SegmentEvent(_Event):
     target_mph: float
     duration_s: float
     incline_pct: float | None = None
+    remaining_s: float | None = None
 
 
 class CommandEvent(_Event):
@@ -171,11 +177,38 @@ class SafetyEvent(_Event):
     detail: str | None = None
 
 
+PromptKind = Literal["confirm", "start", "resume", "turnaround", "notice"]
+"""`prompt.kind`: what a prompt is about; absent for a one-off message (the struggle governor's)."""
+
+TurnaroundPhase = Literal["slowing", "turn", "resuming", "ramping", "done"]
+"""A turn-around's phases, in order: the belt slows to the floor (the walker still faces the old
+way), the walker turns (belt seen at the floor, or paused), the countdown before the belt moves
+again, the ramp to the new segment's speed, and done (its prompt clears the screen)."""
+
+
 class PromptEvent(_Event):
-    """A message for the walker (turn-around, confirm); the live view shows it prominently."""
+    """What the walker (and whoever stands beside the treadmill) should see now; the live view
+    shows it prominently. There is one current prompt: each replaces the one before, and an
+    empty `message` clears it (nothing to do but walk).
+
+    `direction` is the way the walker faces during the prompt, `next_direction` the way they
+    will face after a turn-around, `target_mph` the speed the belt is heading for (a turn-around's
+    slow-down and ramp), `in_s` the seconds until the belt moves (countdowns). A
+    turn-around's prompts carry its `phase` and the seconds it spent so far in each phase
+    (`slowing_s`, `holding_s`, `ramping_s`, each once that phase is over); the `done` prompt
+    carries all three."""
 
     event: Literal["prompt"] = "prompt"
     message: str
+    kind: PromptKind | None = None
+    phase: TurnaroundPhase | None = None
+    direction: Direction | None = None
+    next_direction: Direction | None = None
+    target_mph: float | None = None
+    in_s: float | None = None
+    slowing_s: float | None = None
+    holding_s: float | None = None
+    ramping_s: float | None = None
 
 
 CueKind = Literal[

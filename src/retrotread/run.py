@@ -12,23 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
 
 from retrotread import exit_codes
-from retrotread.channels.sinks import EventSink, JsonLinesSink
+from retrotread.channels.sinks import (
+    EventSink,
+    JsonLinesSink,
+    first_safety_stop,
+    format_clock,
+    stop_cause,
+)
 from retrotread.config import CueMode, Settings, check_time_scale, load_settings
 from retrotread.errors import ConnectError, InputError
-from retrotread.events import StopReason, SummaryEvent
+from retrotread.events import RPE_MAX, RPE_MIN, Event, RpeEvent, StopReason, SummaryEvent
+from retrotread.history.coach import suggest_for
+from retrotread.history.record import SessionLog
 from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
@@ -44,6 +53,7 @@ from retrotread.target import (
     simulated_treadmill,
 )
 from retrotread.treadmill import HeartRateStrap, Quirks, Treadmill
+from retrotread.units import IMPERIAL, format_distance, format_speed
 
 if TYPE_CHECKING:
     from simulators.faults import FaultSpec
@@ -67,6 +77,7 @@ class RunOptions:
     sim: bool = False
     program: str | None = None
     plan_file: Path | None = None
+    coach: bool = False  # --coach: the plan `retrotread coach` suggests now
     max_speed_mph: float | None = None
     yes: bool = False
     dry_run: bool = False  # check everything, connect to nothing (`prepare` only)
@@ -82,11 +93,14 @@ class RunOptions:
     sim_hr_strap: bool = False  # --sim only: the simulator serves a heart-rate strap too
     hr_device: str | None = None  # a heart-rate strap; None = config [heart_rate] device
     hr_optional: bool = False  # a strap that cannot be reached: warn and run without it
+    rpe: int | None = None  # --rpe: how hard it felt (Borg 6-20), recorded at the end unasked
     config_file: Path | None = None
     data_dir: Path | None = None  # overrides the configured one (tests)
     interactive: bool | None = None  # stdin is a terminal; None = ask sys.stdin
     confirm: Confirm | None = None  # how to ask the walker; None = read a line from stdin
     sinks: tuple[EventSink, ...] = ()
+    # Sinks built once the settings are loaded: the plain lines for people need [display] units.
+    settings_sinks: tuple[Callable[[Settings], EventSink], ...] = ()
     attachments: tuple[SessionAttachment, ...] = ()
     control_socket: bool = True
     handle_signals: bool = False  # SIGINT/SIGTERM/SIGHUP stop the belt (the CLI turns this on)
@@ -106,6 +120,7 @@ class PreparedRun:
     needs_confirmation: bool
     time_scale: float | None  # for --sim: the virtual clock's speed; None = as fast as possible
     cap_notice: str | None = None  # targets lowered to the user's cap: said once, at the start
+    coach_reason: str | None = None  # --coach: why this plan, for people before it starts
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,10 @@ class SessionResult:
     reason: StopReason
     summary: SummaryEvent
     journal: Path
+    # The belt moved and no signal ended the session: worth asking how hard it was (unless
+    # --rpe already said).
+    rpe_wanted: bool = False
+    summary_text: str = ""  # the session in words, for people (`session_summary`)
 
 
 def prepare(options: RunOptions) -> PreparedRun:
@@ -125,6 +144,7 @@ def prepare(options: RunOptions) -> PreparedRun:
     scale, the plan, the simulator profile, and the journal's directory (checked last, since it
     is created if missing)."""
     check_target(options.device, options.sim)
+    check_rpe(options.rpe)
     if not options.sim:
         for flag, given in (
             ("--time-scale", options.time_scale is not None),
@@ -144,20 +164,28 @@ def prepare(options: RunOptions) -> PreparedRun:
         check_time_scale(options.time_scale)
     if options.program is not None and options.plan_file is not None:
         raise InputError("--program and --plan exclude each other: pick one")
+    if options.coach and (options.program is not None or options.plan_file is not None):
+        flag = "--program" if options.program is not None else "--plan"
+        raise InputError(f"--coach and {flag} exclude each other: pick one")
     validate_max_speed(options.max_speed_mph)
     settings = load_settings(options.config_file)
-    plan = (
-        load_plan(options.plan_file)
-        if options.plan_file is not None
-        else load_program(options.program or DEFAULT_PROGRAM)
-    )
+    coach_reason: str | None = None
+    if options.coach:
+        suggestion = suggest_for(settings, options.data_dir or settings.data_dir())
+        plan, coach_reason = suggestion.plan, suggestion.reason
+    else:
+        plan = (
+            load_plan(options.plan_file)
+            if options.plan_file is not None
+            else load_program(options.program or DEFAULT_PROGRAM)
+        )
     settings.check_speed_caps(options.max_speed_mph, forward=plan.has_forward())
     checked = plan.check_against(
         settings.session_safety(),
         options.max_speed_mph,
         heart_rate_limit_name=settings.max_heart_rate_name(),
     )
-    cap_notice = _cap_notice(plan, checked)
+    cap_notice = _cap_notice(plan, checked, settings.display.units)
     plan = checked
     profile: Profile | None = None
     faults: tuple[FaultSpec, ...] = ()
@@ -180,11 +208,20 @@ def prepare(options: RunOptions) -> PreparedRun:
     else:
         ensure_writable_dir(sessions_dir(settings.data_dir()), settings.data_dir_source())
     return PreparedRun(
-        options, settings, plan, profile, faults, quirks, needs_confirmation, time_scale, cap_notice
+        options,
+        settings,
+        plan,
+        profile,
+        faults,
+        quirks,
+        needs_confirmation,
+        time_scale,
+        cap_notice,
+        coach_reason=coach_reason,
     )
 
 
-def _cap_notice(plan: Plan, checked: Plan) -> str | None:
+def _cap_notice(plan: Plan, checked: Plan, units: str = IMPERIAL) -> str | None:
     """One line for the walker when the user's caps lowered some of the plan's speeds (a
     built-in program cannot be edited, so its targets are lowered rather than refused)."""
     lowered = [
@@ -199,7 +236,7 @@ def _cap_notice(plan: Plan, checked: Plan) -> str | None:
     count = len(lowered)
     return (
         f"{count} segment{'s' if count > 1 else ''} of {plan.name} lowered to your cap "
-        f"of {top:g} mph"
+        f"of {format_speed(top, units)}"
     )
 
 
@@ -227,6 +264,10 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
         # A reader that goes away (`| head -2`) detaches this sink; the journal keeps every event.
         sinks.append(JsonLinesSink(sys.stdout, journal=journal.path))
     sinks.extend(options.sinks)
+    sinks.extend(make(prepared.settings) for make in options.settings_sinks)
+    # Kept for the summary in words: the same events as the journal, whatever the disk did.
+    seen: list[Event] = []
+    sinks.append(seen.append)
     label = "simulator" if options.sim else (options.device or "")
     session = Session(session_id, prepared.plan, label, sinks)
     session.notice = prepared.cap_notice
@@ -249,6 +290,9 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
                 confirm=confirm,
                 derived_heart_rate_limit=prepared.settings.heart_rate_limit_is_derived(),
             )
+        if options.rpe is not None:
+            # After `summary`, where an answer to the question would go: journal and --json.
+            session.emit(RpeEvent(t=session.session_time(), rpe=options.rpe, source="flag"))
     finally:
         journal.discard_if_empty()
     return SessionResult(
@@ -257,7 +301,49 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
         reason=result.reason,
         summary=result.summary,
         journal=journal.path,
+        rpe_wanted=options.rpe is None and session.belt_started and not interrupted_by,
+        summary_text=session_summary(
+            SessionLog.from_events(session_id, seen, path=journal.path),
+            prepared.settings.display.units,
+        ),
     )
+
+
+def check_rpe(value: int | str | None, name: str = "--rpe") -> int | None:
+    """An RPE as given (a number or its text); InputError (exit 2) naming `name` and the range
+    unless it is a whole number on Borg's 6-20 scale."""
+    if value is None:
+        return None
+    try:
+        rpe = value if isinstance(value, int) else int(value.strip())
+    except ValueError:
+        rpe = None
+    if isinstance(rpe, bool) or rpe is None or not RPE_MIN <= rpe <= RPE_MAX:
+        raise InputError(
+            f"{name} = {value}: must be a whole number within {RPE_MIN}..{RPE_MAX} "
+            "(Borg's rating of perceived exertion: 6 no exertion, 20 maximal)"
+        )
+    return rpe
+
+
+def record_rpe(
+    result: SessionResult, rpe: int, source: Literal["prompt", "flag"] = "prompt"
+) -> bool:
+    """Append how hard the session felt to its journal, after `summary` (the answer to the
+    question asked once the session was over). False, with a warning, when the journal cannot
+    be written: the session itself is already on record."""
+    event = RpeEvent(t=result.summary.t, rpe=rpe, source=source)
+    try:
+        # "r+" and a seek, not "a": a journal that is gone (discarded) is not made anew.
+        with result.journal.open("r+", encoding="utf-8") as journal:
+            journal.seek(0, os.SEEK_END)
+            journal.write(event.to_json() + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+    except OSError as err:
+        log.warning("the rating could not be recorded", journal=str(result.journal), error=str(err))
+        return False
+    return True
 
 
 def exit_code_for(result: EngineResult, signals: Sequence[int] = ()) -> int:
@@ -303,7 +389,13 @@ def _cues(prepared: PreparedRun, session: Session) -> AbstractAsyncContextManage
     from retrotread.channels.cues import cue_channel
 
     durations = [segment.duration_s for segment in prepared.plan.segments]
-    return cue_channel(session, prepared.settings.cues, durations, mode=prepared.options.cues)
+    return cue_channel(
+        session,
+        prepared.settings.cues,
+        durations,
+        mode=prepared.options.cues,
+        units=prepared.settings.display.units,
+    )
 
 
 def _attachments(prepared: PreparedRun, session_id: str) -> list[SessionAttachment]:
@@ -312,8 +404,8 @@ def _attachments(prepared: PreparedRun, session_id: str) -> list[SessionAttachme
     if options.control_socket:
         found.append(lambda control: _control_socket(control, session_id))
     if options.mqtt or prepared.settings.mqtt.enabled:
-        mqtt = prepared.settings.mqtt
-        found.append(lambda control: _mqtt_bridge(control, mqtt))
+        mqtt, weight_kg = prepared.settings.mqtt, prepared.settings.user.weight_kg
+        found.append(lambda control: _mqtt_bridge(control, mqtt, weight_kg))
     found.extend(options.attachments)
     return found
 
@@ -332,10 +424,12 @@ async def _control_socket(control: SessionControl, session_id: str) -> AsyncIter
 
 
 @contextlib.asynccontextmanager
-async def _mqtt_bridge(control: SessionControl, config: Any) -> AsyncIterator[None]:
+async def _mqtt_bridge(
+    control: SessionControl, config: Any, weight_kg: float | None
+) -> AsyncIterator[None]:
     from retrotread.channels.mqtt import bridge_session
 
-    async with bridge_session(control, config):
+    async with bridge_session(control, config, weight_kg=weight_kg):
         yield
 
 
@@ -449,5 +543,53 @@ def _confirmation(options: RunOptions) -> Confirm:
 
 def run_to_result(options: RunOptions) -> SessionResult:
     """Validate, then run the session on the right loop: the virtual clock for --sim."""
-    prepared = prepare(options)
-    return run_on_target(run_prepared(prepared), sim=options.sim, time_scale=prepared.time_scale)
+    return run_prepared_to_result(prepare(options))
+
+
+def run_prepared_to_result(prepared: PreparedRun) -> SessionResult:
+    """Run a prepared session on the right loop (the CLI says the coach's reason in between)."""
+    return run_on_target(
+        run_prepared(prepared), sim=prepared.options.sim, time_scale=prepared.time_scale
+    )
+
+
+def session_summary(log: SessionLog, units: str = IMPERIAL) -> str:
+    """The end of a session in words, for the person beside the treadmill: who or what stopped
+    it, backward and forward time, average backward speed, heart rate, distance, the journal.
+
+    Read from the session's events as `SessionLog` reads a journal, so these figures are the
+    ones `retrotread show` gives for the same session."""
+    stopped = log.stopped
+    cause = (
+        stop_cause(stopped.reason, stopped.source, first_safety_stop(log.events))
+        if stopped is not None
+        else "The session ended without a stop on record"
+    )
+    lines = [f"{cause}."]
+    if stopped is not None and stopped.belt_mph > 0:
+        lines.append(
+            f"The belt was last seen moving at {format_speed(stopped.belt_mph, units)}: "
+            "check it, stop it at the console."
+        )
+    average = log.avg_backward_mph
+    lines += [
+        f"  time        {format_clock(log.duration_s)} in all: "
+        f"{format_clock(log.backward_s)} backward, {format_clock(log.forward_s)} forward",
+        "  backward    "
+        + (f"{format_speed(average, units)} on average" if average is not None else "none"),
+        f"  distance    {format_distance(log.distance_m, units)}",
+        f"  heart rate  {_heart_rate(log)}",
+    ]
+    if log.path is not None:
+        lines.append(f"  journal     {log.path}")
+    lines.append("`retrotread show last` to see more.")
+    return "\n".join(lines)
+
+
+def _heart_rate(log: SessionLog) -> str:
+    average, top = log.avg_heart_rate_bpm, log.max_heart_rate_bpm
+    if average is None or top is None:
+        return "none reported"
+    sources = sorted({s.heart_rate_source for s in log.samples if s.heart_rate_source})
+    source = f" ({' and '.join(sources)})" if sources else ""
+    return f"{average:.0f} bpm on average, {top} bpm at most{source}"

@@ -8,13 +8,14 @@ range checks here carry both bounds in their message and `one_line` renders the 
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
 
 Location = tuple[str | int, ...]
@@ -154,14 +155,49 @@ _TYPE_MESSAGES = {
 }
 
 
-def _message(error: Any) -> str:
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: itself, or inside `X | None`, `tuple[X, ...]`,
+    `Annotated[X, ...]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(model: type[BaseModel] | None, loc: Location) -> list[str]:
+    """The keys `model` allows in the table at `loc` (list indices are skipped)."""
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _did_you_mean(word: object, choices: list[str]) -> str:
+    """` (did you mean max_step_mph?)` when one of `choices` is close to `word`."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _message(error: Any, model: type[BaseModel] | None = None) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        loc = tuple(error["loc"])
+        return "unknown key" + _did_you_mean(loc[-1] if loc else None, _keys_at(model, loc[:-1]))
     if kind == "missing":
         return "required"
     if kind in ("literal_error", "enum"):
-        return f"must be one of {error['ctx']['expected']}"
+        expected = str(error["ctx"]["expected"])
+        words = re.findall(r"'([^']*)'", expected)
+        return f"must be one of {expected}" + _did_you_mean(error.get("input"), words)
     if kind in _TYPE_MESSAGES:
         return _TYPE_MESSAGES[kind]
     message = str(error["msg"])
@@ -175,11 +211,14 @@ def one_line(
     err: ValidationError,
     source: str,
     source_of: Callable[[Location], str] | None = None,
+    *,
+    model: type[BaseModel] | None = None,
 ) -> str:
     """`<source>: <field.path> = <value>: <message>`; several errors are joined with "; ".
 
     `source_of` names where one location's value came from (a file, an environment variable);
-    it overrides `source` for that error.
+    it overrides `source` for that error. `model` is the model validated, whose keys an unknown
+    key is matched against for a "did you mean" (a misspelled key, a choice mistyped).
     """
     parts: list[str] = []
     for error in err.errors():
@@ -192,10 +231,11 @@ def one_line(
         where = source_of(loc) if source_of else source
         path = format_location(loc)
         head = f"{where}: " if where else ""
+        message = _message(error, model)
         if error["type"] == "missing" or not path:
-            body = f"{path}: {_message(error)}" if path else _message(error)
+            body = f"{path}: {message}" if path else message
         else:
-            body = f"{path} = {_fmt_value(loc, value)}: {_message(error)}"
+            body = f"{path} = {_fmt_value(loc, value)}: {message}"
         parts.append(head + body)
     if not parts:
         return f"{source}: invalid"

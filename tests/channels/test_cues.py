@@ -25,6 +25,8 @@ from retrotread.events import (
     CueEvent,
     CueKind,
     Event,
+    PromptEvent,
+    SafetyEvent,
     SegmentEvent,
     StoppedEvent,
     SummaryEvent,
@@ -296,3 +298,149 @@ def test_the_engines_own_countdown_is_said_once_and_not_re_emitted() -> None:
         ("stopping", "Stopping the belt"),
     ]
     assert [c.kind for c in session.cues()] == ["starting", "stopping"]
+
+
+def test_the_volume_is_espeaks_amplitude() -> None:
+    argv = engine_argv(CuesConfig(volume=150, voice="en-us"))
+    assert argv[0] == "espeak-ng"
+    assert argv[argv.index("-a") + 1] == "150"
+    assert argv[argv.index("-v") + 1] == "en-us"
+    # Another engine gets none of espeak's flags: they could mean anything to it.
+    assert engine_argv(CuesConfig(engine="say", volume=150)) == ["say"]
+
+
+def test_a_volume_outside_0_to_200_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"0\.\.200"):
+        CuesConfig(volume=201)
+
+
+def _peak(path: Path) -> int:
+    with wave.open(str(path), "rb") as wav:
+        return max(abs(s) for s in array.array("h", wav.readframes(wav.getnframes())))
+
+
+@needs_espeak
+def test_a_louder_volume_says_the_same_cue_louder(tmp_path: Path) -> None:
+    peaks = []
+    for volume in (20, 200):
+        wav = tmp_path / f"volume{volume}.wav"
+        argv = engine_argv(CuesConfig(engine=f"espeak-ng -w {wav}", volume=volume))
+
+        async def main(argv: list[str] = argv) -> None:
+            speech = Speech(argv, Bell())
+            speech.say("turnaround", "Turn around now")
+            await _until_idle(speech)
+
+        asyncio.run(main())
+        peaks.append(_peak(wav))
+    assert peaks[1] > 3 * peaks[0] > 0, peaks
+
+
+def _segment(t: float, index: int, mph: float, remaining_s: float | None = None) -> SegmentEvent:
+    return SegmentEvent(
+        t=t,
+        index=index,
+        name=f"s{index}",
+        direction="backward",
+        target_mph=mph,
+        duration_s=60,
+        remaining_s=remaining_s,
+    )
+
+
+def _set_speed(t: float, mph: float) -> CommandEvent:
+    kmh = round(mph * 1.609344, 2)
+    return CommandEvent(t=t, op="set_speed", mph=mph, kmh=kmh, result="success")
+
+
+def _run_channel(events: list[Event], units: str = "imperial") -> list[CueEvent]:
+    async def main() -> FakeSession:
+        session = FakeSession()
+        channel = CueChannel(session, None, [60.0, 60.0], units=units)
+        session.add_listener(channel)
+        for event in events:
+            session.emit(event)
+            await asyncio.sleep(0)
+        channel.close()
+        return session
+
+    return asyncio.run(main()).cues()
+
+
+def test_speeds_are_said_in_the_display_units() -> None:
+    events: list[Event] = [
+        _set_speed(0.0, 0.5),
+        _segment(0.0, 0, 1.2),
+        _set_speed(1.0, 0.6),
+    ]
+    (imperial,) = _run_channel(events)
+    (metric,) = _run_channel(events, units="metric")
+    assert imperial.text == "Speeding up to 1.2 miles per hour"
+    assert metric.text == "Speeding up to 1.9 kilometres per hour"
+
+
+def test_the_struggle_governor_is_said_at_its_step_down_naming_the_speed() -> None:
+    events: list[Event] = [
+        _set_speed(0.0, 1.5),
+        SafetyEvent(t=100.0, reason="struggle", action="slow", detail="step length 0.29 m"),
+        _set_speed(100.5, 1.4),
+        _set_speed(200.0, 1.3),  # a later, ordinary step says nothing of struggling
+    ]
+    cues = _run_channel(events)
+    assert [(c.kind, c.text) for c in cues] == [
+        ("slow_down", "Shorter steps: slowing down to 1.4 miles per hour")
+    ]
+
+
+def test_a_turn_around_is_said_when_it_slows_and_when_the_belt_is_at_the_floor() -> None:
+    events: list[Event] = [
+        _set_speed(0.0, 2.0),
+        PromptEvent(
+            t=60.0,
+            message="Slowing down to turn around: keep walking FORWARD",
+            kind="turnaround",
+            phase="slowing",
+            direction="forward",
+            next_direction="backward",
+            target_mph=0.5,
+        ),
+        _set_speed(61.0, 1.9),  # the slow-down's own steps are not a slow_down of their own
+        _set_speed(75.0, 0.5),
+        _segment(80.0, 1, 1.2, remaining_s=40.0),
+        PromptEvent(
+            t=80.0,
+            message="Turn around now: next you walk BACKWARD.",
+            kind="turnaround",
+            phase="turn",
+            direction="backward",
+        ),
+    ]
+    cues = _run_channel(events)
+    assert [(c.kind, c.text) for c in cues] == [
+        ("slow_down", "Slowing down to 0.5 miles per hour to turn around; keep walking forward"),
+        ("turnaround", "Turn around now: walk backward next"),
+    ]
+
+
+def test_time_left_counts_from_what_is_left_of_a_segment_after_a_turn_around() -> None:
+    from simulators.clock import run_virtual
+
+    async def main() -> list[CueEvent]:
+        session = FakeSession()
+        channel = CueChannel(session, None, [60.0, 120.0])
+        session.add_listener(channel)
+        await asyncio.sleep(100.0)
+        # The last segment began 25 s late (a turn-around took them): the program ends at
+        # 100 + 95 s, not at 100 + 120 s.
+        session.emit(_segment(100.0, 1, 1.2, remaining_s=95.0))
+        await asyncio.sleep(100.0)
+        channel.close()
+        return session.cues()
+
+    cues = run_virtual(main())
+    assert [(c.kind, c.in_s, round(c.t, 3)) for c in cues] == [
+        ("time_left", 60.0, 135.0),
+        ("time_left", 10.0, 185.0),
+    ]

@@ -31,8 +31,21 @@ def test_info_leaves_out_the_incline_range_when_there_is_none(
 
 def test_info_for_a_person(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["info", "--sim"]) == 0
-    out = capsys.readouterr().out
-    assert "speed_range_kmh   0.5, 20.0, 0.01" in out
+    lines = capsys.readouterr().out.splitlines()
+    grid = "(the device: 0.5 to 20 km/h in steps of 0.01 km/h)"
+    assert f"speed range      0.3 to 12.4 mph {grid}" in lines
+    assert "incline range    0 to 15 % in steps of 0.5 %" in lines
+
+
+def test_info_for_a_person_in_metric_units(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETROTREAD_DISPLAY__UNITS", "metric")
+    assert run(["info", "--sim", "--sim-profile", "coarse-grid"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "speed range      0.8 to 16 km/h in steps of 0.1 km/h" in lines
+    assert "incline range    not supported" in lines
+    assert not any("mph" in line for line in lines)
 
 
 # This machine has no Bluetooth (no BlueZ on a system bus): the real-radio paths must fail cleanly.

@@ -117,3 +117,19 @@ def test_every_turn_around_is_announced_and_counted_down(
             if e["event"] == "command" and e["op"] in ("start", "set_speed") and e["t"] > turn["t"]
         ]
         assert moves[0]["t"] - resume["t"] >= 3.0 - 1e-6
+
+
+
+def test_cues_say_speeds_in_the_display_units(
+    cli: RunScript, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETROTREAD_DISPLAY__UNITS", "metric")
+    result = cli("run", "--sim", "--json", "--program", "intervals", "--cues", "off", *FAST)
+    assert result.code == 0, result.err
+    events = result.events()
+    speeds = _cues(events, "speed_up") + _cues(events, "slow_down")
+    assert speeds
+    assert all("kilometres per hour" in cue["text"] for cue in speeds), speeds
+    assert not any("miles" in cue["text"] for cue in of_kind(events, "cue"))
+    # JSON keeps its units whatever people read.
+    assert all("speed_mph" in e for e in of_kind(events, "telemetry"))

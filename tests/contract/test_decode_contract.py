@@ -294,3 +294,82 @@ def test_the_console_script_decodes_with_spaces_or_colons(retrotread: RunScript)
     bad = retrotread("decode", "speed-range", "32")
     assert bad.code == 2
     assert bad.error_line()
+
+
+@pytest.mark.parametrize(
+    ("hex_text", "expected"),
+    [
+        # u8 value, contact not supported, nothing else
+        ("00 48", {"flags": 0x00, "heart_rate_bpm": 72, "sensor_contact": "unsupported"}),
+        # raw contact 1 also means "the strap cannot tell"
+        ("02 48", {"flags": 0x02, "heart_rate_bpm": 72, "sensor_contact": "unsupported"}),
+        ("04 00", {"flags": 0x04, "heart_rate_bpm": 0, "sensor_contact": "not_detected"}),
+        # u16 value, contact detected, energy expended, two RR intervals (1/1024 s)
+        (
+            "0f 2c 01 e8 03",
+            {
+                "flags": 0x0F,
+                "heart_rate_bpm": 300,
+                "sensor_contact": "detected",
+                "energy_expended_kj": 1000,
+            },
+        ),
+        (
+            "16 48 00 04 34 03",
+            {
+                "flags": 0x16,
+                "heart_rate_bpm": 72,
+                "sensor_contact": "detected",
+                "rr_intervals_s": [1.0, 820 / 1024],
+            },
+        ),
+        # the RR flag with no interval in this packet: an empty list, not an absent field
+        (
+            "10 48",
+            {
+                "flags": 0x10,
+                "heart_rate_bpm": 72,
+                "sensor_contact": "unsupported",
+                "rr_intervals_s": [],
+            },
+        ),
+    ],
+)
+def test_heart_rate_measurement(cli: RunScript, hex_text: str, expected: dict[str, Any]) -> None:
+    assert decoded(cli, "heart-rate-measurement", hex_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("hex_text", "words"),
+    [
+        ("", "no hex digits"),
+        ("00", "truncated: heart rate"),
+        ("01 48", "truncated: heart rate"),
+        ("08 48 01", "truncated: energy expended"),
+        ("10 48 00", "odd byte"),
+        ("00 48 00", "unexpected byte"),
+    ],
+)
+def test_a_bad_heart_rate_measurement_exits_2_naming_the_field(
+    cli: RunScript, hex_text: str, words: str
+) -> None:
+    result = cli("decode", "heart-rate-measurement", hex_text)
+    assert result.code == 2
+    line = result.error_line()
+    assert line.startswith("retrotread: error:")
+    assert words in line
+    assert result.out == ""
+
+
+def test_the_console_script_decodes_a_heart_rate_measurement(retrotread: RunScript) -> None:
+    result = retrotread("decode", "heart-rate-measurement", "16:48:00:04")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {
+        "flags": 0x16,
+        "heart_rate_bpm": 72,
+        "sensor_contact": "detected",
+        "rr_intervals_s": [1.0],
+    }
+    misspelt = retrotread("decode", "heart-rate", "00 48")
+    assert misspelt.code == 2
+    assert "did you mean heart-rate-measurement?" in misspelt.error_line()

@@ -189,12 +189,15 @@ target_mph = 1.0
     run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
     assert run.exit_code == 0
     back = next(e for e in run.of(SegmentEvent) if e.name == "back")
-    prompts = [e for e in run.of(PromptEvent) if "BACKWARD" in e.message]
-    assert len(prompts) == 1
-    prompt = prompts[0]
-    # Between the segment change and the prompt the belt came down to the floor; after the prompt
+    turns = [e for e in run.of(PromptEvent) if e.phase == "turn"]
+    assert len(turns) == 1
+    prompt = turns[0]
+    assert "BACKWARD" in prompt.message
+    assert back.t == prompt.t  # the segment begins with the turn, not with the slow-down
+    slowing = next(e for e in run.of(PromptEvent) if e.phase == "slowing")
+    # Between the slow-down prompt and the turn the belt came down to the floor; after the turn
     # it held for turnaround_hold_s before ramping up again.
-    speeds = [e for e in run.of(CommandEvent) if e.op == "set_speed" and e.t >= back.t]
+    speeds = [e for e in run.of(CommandEvent) if e.op == "set_speed" and e.t >= slowing.t]
     before = [e for e in speeds if e.t <= prompt.t]
     after = [e for e in speeds if e.t > prompt.t]
     assert before[-1].mph == pytest.approx(0.5, abs=0.01)
@@ -426,6 +429,65 @@ target_mph = 0.8
     # Not at the end of the hold (turnaround_hold_s): only when the walker resumed.
     assert restart.t - prompt.t >= walker_resumes_after_s - 1e-6
     assert not [e for e in commands if e.op == "set_speed" and prompt.t < e.t < restart.t - 0.01]
+
+
+def test_a_remote_pause_during_a_floor_hold_waits_for_the_walker_and_counts_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paused from MQTT while the walker turns (floor mode): the turn-around does not announce
+    its own countdown for a belt that will not move; the walker's resume counts down instead,
+    at least 3 s before the Start, and then the ramp up finishes the turn-around."""
+    monkeypatch.setenv("RETROTREAD_SAFETY__TURNAROUND_MODE", "floor")
+    plan = """
+name = "turns"
+[[segments]]
+name = "fwd"
+direction = "forward"
+duration_s = 20
+target_mph = 1.0
+[[segments]]
+name = "back"
+duration_s = 30
+target_mph = 1.0
+"""
+
+    @contextlib.asynccontextmanager
+    async def pause_during_the_hold(control: SessionControl) -> AsyncIterator[None]:
+        assert isinstance(control, Session)
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Future[object]] = []
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, PromptEvent) and event.phase == "turn":
+                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
+                loop.call_later(
+                    20, lambda: tasks.append(asyncio.ensure_future(control.resume_local()))
+                )
+
+        remove = control.add_listener(on_event)
+        yield
+        remove()
+        await asyncio.gather(*tasks)
+
+    run = simulate(
+        tmp_path, plan_file=write_plan(tmp_path, plan), attachments=(pause_during_the_hold,)
+    )
+    assert (run.exit_code, run.stopped.reason) == (0, "completed")
+    prompts = run.of(PromptEvent)
+    assert [e.phase for e in prompts if e.kind == "turnaround"] == [
+        "slowing",
+        "turn",
+        "ramping",
+        "done",
+    ]
+    turn = next(e for e in prompts if e.phase == "turn")
+    restart = next(e for e in run.of(CommandEvent) if e.op == "start" and e.t > turn.t)
+    (resuming,) = [e for e in run.of(CueEvent) if e.kind == "resuming"]
+    assert resuming.t > turn.t
+    assert restart.t - resuming.t >= 3.0 - 1e-6
+    countdown = next(e for e in prompts if e.kind == "resume" and e.message)
+    assert countdown.in_s == 3.0
+    assert "BACKWARD" in countdown.message
 
 
 @pytest.mark.parametrize("program", ["first-steps", "cooldown", "intervals", "rehab", "athletic"])

@@ -198,5 +198,5 @@ def test_stream_sinks_still_write_one_flushed_line_per_event() -> None:
     assert first == CONNECTED.to_json()
     assert rest == [
         "[00:01] segment 1: w, backward at 0.5 mph for 01:00",
-        "[00:02] stopped: completed (belt 0.00 mph)",
+        "[00:02] Program complete; the belt is stopped",
     ]

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrotread.events import CommandEvent, SegmentEvent, TelemetryEvent
+from retrotread.events import CommandEvent, PromptEvent, SegmentEvent, TelemetryEvent
 from retrotread.session.pacer import (
+    AT_FLOOR_TOLERANCE_MPH,
+    SETTLED_TOLERANCE_MPH,
     ZONE_CHECK_INTERVAL_S,
     ZONE_RAISE_INTERVAL_S,
     ZoneSteps,
@@ -224,3 +226,43 @@ target_mph = 2.0
     assert max(e.t for e in speeds) <= program_end + 1e-6
     assert max(e.mph or 0.0 for e in speeds if e.t > starts[1]) < 2.0 - 0.01  # cut short
     assert run.stopped.t <= program_end + 1.0
+
+
+OFFSET_PLAN = """
+name = "offset"
+[[segments]]
+name = "fwd"
+direction = "forward"
+duration_s = 30
+target_mph = 1.0
+[[segments]]
+name = "back"
+duration_s = 30
+target_mph = 0.7
+"""
+
+
+def test_a_belt_that_settles_a_little_above_the_floor_still_turns(tmp_path: Path) -> None:
+    """From t=36 the belt runs 30 % faster than commanded (a readout offset within the overspeed
+    tolerance): at the floor it reads about 0.65 mph, never within 0.1 mph of 0.5. Two packets
+    in a row show it no longer slowing, and the walker is told to turn then, not never."""
+    run = simulate(
+        tmp_path, plan_file=write_plan(tmp_path, OFFSET_PLAN), sim_faults=("overspeed@36:1.3",)
+    )
+    assert run.exit_code == 0
+    (turn,) = [e for e in run.of(PromptEvent) if e.phase == "turn"]
+    seen = [e.speed_mph for e in run.of(TelemetryEvent) if e.t <= turn.t]
+    assert AT_FLOOR_TOLERANCE_MPH + 0.5 < seen[-1] <= 0.5 + SETTLED_TOLERANCE_MPH
+    assert abs(seen[-1] - seen[-2]) <= 0.02
+    assert [e.direction for e in run.of(SegmentEvent)] == ["forward", "backward"]
+
+
+def test_a_turn_around_at_a_target_equal_to_the_floor_has_no_ramp(tmp_path: Path) -> None:
+    plan = OFFSET_PLAN.replace("target_mph = 0.7", "target_mph = 0.5")
+    run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
+    assert run.exit_code == 0
+    phases = [e.phase for e in run.of(PromptEvent) if e.kind == "turnaround"]
+    assert phases == ["slowing", "turn", "resuming", "done"]
+    done = next(e for e in run.of(PromptEvent) if e.phase == "done")
+    assert done.ramping_s == 0.0
+    assert done.message == ""

@@ -28,6 +28,7 @@ EVENT_NAMES = {
     "cue",
     "stopped",
     "summary",
+    "rpe",
 }
 
 
@@ -133,7 +134,13 @@ def _cue(event: dict[str, Any]) -> None:
         assert event["in_s"] >= 0, event
 
 
+def _rpe(event: dict[str, Any]) -> None:
+    assert isinstance(event["rpe"], int), event
+    assert 6 <= event["rpe"] <= 20, event
+
+
 _CHECKS = {
+    "rpe": _rpe,
     "cue": _cue,
     "connected": _connected,
     "segment": _segment,
@@ -147,11 +154,13 @@ _CHECKS = {
 
 def check_session(events: list[dict[str, Any]]) -> None:
     """A whole `run --json` stream: every event valid, connected first, one stopped,
-    summary last."""
+    summary last (but for the `rpe` of `run --rpe`, recorded after it)."""
     assert events, "no events"
     for event in events:
         check_event(event)
     names = [event["event"] for event in events]
+    while len(names) > 1 and names[-1] == "rpe":
+        names.pop()
     assert names[0] == "connected", names[:3]
     assert names[-1] == "summary", names[-3:]
     assert names.count("stopped") == 1, names

@@ -44,7 +44,7 @@ from retrotread.events import (
     TelemetryEvent,
 )
 from retrotread.session.control import EventListener
-from retrotread.session.pacer import SLOWING_FOR_TURN_MESSAGE, TURN_AROUND_NOW
+from retrotread.units import IMPERIAL, spoken_speed
 
 log = structlog.get_logger(__name__)
 
@@ -212,10 +212,11 @@ class Speech:
 
 
 def engine_argv(config: CuesConfig) -> list[str]:
-    """The engine's command line without the text: espeak's own flags for rate and voice."""
+    """The engine's command line without the text: espeak's own flags for rate, volume (its
+    amplitude) and voice."""
     argv = shlex.split(config.engine)
     if os.path.basename(argv[0]).startswith("espeak"):
-        argv[1:1] = ["-s", str(config.rate_wpm)]
+        argv[1:1] = ["-s", str(config.rate_wpm), "-a", str(config.volume)]
         if config.voice is not None:
             argv[1:1] = ["-v", config.voice]
     return argv
@@ -264,10 +265,6 @@ class CueTarget(Protocol):
     def session_time(self) -> float: ...
 
 
-def _mph_words(mph: float) -> str:
-    return f"{mph:.1f} miles per hour"
-
-
 class CueChannel:
     """Turns a session's events into cues (see the module's docstring for the timing rules)."""
 
@@ -277,16 +274,20 @@ class CueChannel:
         voice: Voice | None,
         segment_durations_s: Sequence[float],
         loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        units: str = IMPERIAL,
     ) -> None:
         self._target = target
         self._voice = voice
         self._durations = tuple(segment_durations_s)
         self._loop = loop or asyncio.get_running_loop()
+        self._units = units
         self._stopping = False
         self._ended = False
         self._commanded_mph: float | None = None
         self._ramp_target: float | None = None
         self._slowing_for_turn = False
+        self._struggle_slowing = False  # the struggle governor slowed: say so at its write
         self._direction: Direction | None = None
         self._time_left: list[asyncio.TimerHandle] = []
         self._belt_moving: asyncio.Handle | None = None
@@ -364,10 +365,19 @@ class CueChannel:
         elif event.op == "set_speed" and event.mph is not None:
             self._on_speed(event.mph)
 
+    def _speed(self, mph: float) -> str:
+        return spoken_speed(mph, self._units)
+
     def _on_speed(self, mph: float) -> None:
         """The first step of a ramp towards a new segment's speed names that speed, when it is
-        far enough from where the belt was; the slow-down for a turn-around is the prompt's."""
+        far enough from where the belt was; the slow-down for a turn-around was said with its
+        prompt. The struggle governor's step down is said at its write, naming the new speed."""
         before, self._commanded_mph = self._commanded_mph, mph
+        if self._struggle_slowing and before is not None:
+            self._struggle_slowing = False
+            if mph < before:
+                self._later("slow_down", f"Shorter steps: slowing down to {self._speed(mph)}")
+                return
         target = self._ramp_target
         if target is None or self._slowing_for_turn or before is None:
             return
@@ -375,16 +385,18 @@ class CueChannel:
         if abs(target - before) < RAMP_CUE_MIN_MPH:
             return
         if target > before:
-            self._later("speed_up", f"Speeding up to {_mph_words(target)}")
+            self._later("speed_up", f"Speeding up to {self._speed(target)}")
         else:
-            self._later("slow_down", f"Slowing down to {_mph_words(target)}")
+            self._later("slow_down", f"Slowing down to {self._speed(target)}")
 
     def _on_segment(self, event: SegmentEvent) -> None:
         self._ramp_target = event.target_mph
         self._direction = event.direction
         if self._stopping or not 0 <= event.index < len(self._durations):
             return
-        end = event.t + sum(self._durations[event.index :])
+        # After a turn-around the segment has less than its duration left (`remaining_s`).
+        this = self._durations[event.index] if event.remaining_s is None else event.remaining_s
+        end = event.t + this + sum(self._durations[event.index + 1 :])
         self._cancel_time_left()
         now = self._target.session_time()
         for before_end, text in TIME_LEFT_MARKS:
@@ -397,13 +409,19 @@ class CueChannel:
                 )
 
     def _on_prompt(self, event: PromptEvent) -> None:
-        if self._stopping:
+        """A turn-around's prompts: the slow-down (a ramp to the floor, naming it and which way
+        to keep facing) and the turn itself, once the belt is seen at the floor or stopped."""
+        if self._stopping or event.kind != "turnaround":
             return
-        if event.message == SLOWING_FOR_TURN_MESSAGE:
+        if event.phase == "slowing":
             self._slowing_for_turn = True
-        elif event.message.startswith(TURN_AROUND_NOW):
+            keep = f"; keep walking {event.direction}" if event.direction is not None else ""
+            to = f" to {self._speed(event.target_mph)}" if event.target_mph is not None else ""
+            self._later("slow_down", f"Slowing down{to} to turn around{keep}")
+        elif event.phase == "turn":
             self._slowing_for_turn = False
-            face = f": walk {self._direction} next" if self._direction is not None else ""
+            facing = event.direction or self._direction
+            face = f": walk {facing} next" if facing is not None else ""
             self._later("turnaround", f"Turn around now{face}")
 
     def _on_safety(self, event: SafetyEvent) -> None:
@@ -419,6 +437,9 @@ class CueChannel:
             self._later("heart_rate", "Heart rate high: slowing down")
         elif event.reason == "heart_rate_lost":
             self._later("heart_rate", "Heart rate lost: holding slow until it is back")
+        elif event.reason == "struggle":
+            # Said at the governor's write, which names the speed (SPEC's `slow_down`).
+            self._struggle_slowing = True
 
     def _repeat_moving(self) -> None:
         if self._ended:
@@ -464,12 +485,14 @@ async def cue_channel(
     *,
     mode: CueMode | None = None,
     voice: Voice | None = None,
+    units: str = IMPERIAL,
 ) -> AsyncIterator[CueChannel]:
     """A session attachment: cues for the whole session, the voice closed after `summary`.
-    `voice` replaces the one `mode` (or config) would choose (tests)."""
+    `voice` replaces the one `mode` (or config) would choose (tests); `units` are the
+    `[display] units` speeds are said in."""
     loop = asyncio.get_running_loop()
     chosen = voice if voice is not None else voice_for(config, mode, loop=loop)
-    channel = CueChannel(target, chosen, segment_durations_s, loop)
+    channel = CueChannel(target, chosen, segment_durations_s, loop, units=units)
     remove = target.add_listener(channel)
     try:
         yield channel

@@ -1,4 +1,5 @@
-"""`retrotread decode KIND HEX`: one FTMS characteristic value as JSON (SPEC.md, "decode")."""
+"""`retrotread decode KIND HEX`: one FTMS characteristic value (or a Heart Rate Measurement) as
+JSON (SPEC.md, "decode")."""
 
 from typing import Annotated
 
@@ -21,11 +22,11 @@ def decode(
         typer.Argument(metavar="HEX", help='Bytes in hex: "84 04 90 01", 84:04:90:01 or 84049001.'),
     ] = None,
 ) -> None:
-    """Decode one FTMS characteristic value and print it as JSON.
+    """Decode one FTMS characteristic value (or a strap's heart-rate measurement) as JSON.
 
     \b
     KIND: treadmill-data, control-point, machine-status, training-status,
-          feature, speed-range, incline-range.
+          feature, speed-range, incline-range, heart-rate-measurement.
 
     Fields the packet's flags leave out are absent; "not available" values are null.
     Bad or truncated input exits 2.

@@ -24,19 +24,23 @@ def info(
 ) -> None:
     """Features, target-setting features, supported speed and incline ranges.
 
+    Speeds in the config's [display] units; --json keeps SPEC's km/h.
+
     Exits 4 when there is no Bluetooth adapter or the treadmill cannot be found.
     """
     import json
 
     from retrotread.cli.context import CliState
-    from retrotread.info import device_info_json, info_for_target
+    from retrotread.info import device_info_json, info_for_target, info_lines_for_target
 
     state: CliState = ctx.obj
-    found = info_for_target(device, sim=sim, sim_profile=sim_profile, config_file=state.config_file)
-    report = device_info_json(found)
     if as_json:
-        print(json.dumps(report))
+        found = info_for_target(
+            device, sim=sim, sim_profile=sim_profile, config_file=state.config_file
+        )
+        print(json.dumps(device_info_json(found)))
         return
-    for key, value in report.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        print(f"{key:17} {shown}")
+    lines = info_lines_for_target(
+        device, sim=sim, sim_profile=sim_profile, config_file=state.config_file
+    )
+    print("\n".join(lines))

@@ -1,5 +1,6 @@
 """`retrotread run`: parse the flags, choose the outputs, call the session runner."""
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,6 +43,14 @@ def run(
             "--plan", metavar="FILE", help="Your own plan, a TOML or JSON file.", dir_okay=False
         ),
     ] = None,
+    coach: Annotated[
+        bool,
+        typer.Option(
+            "--coach",
+            help="Walk the plan `retrotread coach` suggests now, from your past sessions (the"
+            " reason is shown first).",
+        ),
+    ] = False,
     max_speed: Annotated[
         str | None,
         typer.Option(
@@ -141,6 +150,15 @@ def run(
             help="Simulator: also serve a heart-rate strap on the virtual radio, and read it.",
         ),
     ] = False,
+    rpe: Annotated[
+        str | None,
+        typer.Option(
+            "--rpe",
+            metavar="N",
+            help="How hard the session felt, 6 (no exertion) to 20 (maximal), Borg's RPE:"
+            " recorded at its end without asking (a session on a terminal asks).",
+        ),
+    ] = None,
     sim_wire_log: Annotated[
         Path | None,
         typer.Option(
@@ -157,30 +175,45 @@ def run(
     Needs --device or --sim. Exit codes: 0 program completed and belt stopped; 2 bad input,
     nothing started; 3 ended by another stop (estop, safety key, console, fault); 4 could not
     connect or take control; 130 interrupted by Ctrl-C after the belt was stopped.
+
+    Keys in the live view (stdin a terminal): space, s, q or Esc stop the belt; p pauses it;
+    r resumes a pause (whoever paused; the belt restarts at the floor after a 3 s countdown);
+    Enter starts the belt when asked. Arrow and other keys do nothing. Ctrl-C always stops
+    the belt; without a terminal on stdin it is the only key.
     """
-    from retrotread.channels.sinks import PlainTextSink
-    from retrotread.cli.prompt import confirm_on_terminal
-    from retrotread.run import RunOptions, SessionAttachment, run_to_result
+    from retrotread.channels.sinks import PlainTextSink, write_text
+    from retrotread.cli.prompt import confirm_on_terminal, on_a_terminal
+    from retrotread.run import (
+        RunOptions,
+        SessionAttachment,
+        check_rpe,
+        prepare,
+        run_prepared_to_result,
+    )
 
     state: CliState = ctx.obj
     max_speed_mph = parse_max_speed(max_speed)
     live = None
-    sinks = []
     attachments: list[SessionAttachment] = []
-    # Python's sys.stderr is None when descriptor 2 was closed at start (`2>&-`): no live view,
-    # and the human-lines sink just has nowhere to write; the session runs all the same.
+    # Human output goes to stdout, or to stderr beside --json (SPEC.md); logs always to stderr.
+    # Python's sys.stdout / sys.stderr is None when that descriptor was closed at start (`>&-`):
+    # the human-lines sink then has nowhere to write, and the session runs all the same.
+    human, human_name = (sys.stderr, "stderr") if json_output else (sys.stdout, "stdout")
     if sys.stderr is not None and sys.stderr.isatty() and not json_output:
         from retrotread.cli.live import LiveView
+        from retrotread.config import load_settings
 
-        live = LiveView()
+        live = LiveView(units=load_settings(state.config_file).display.units)
         attachments.append(live.attach)
-    else:
-        sinks.append(PlainTextSink(sys.stderr))
+    # Plain lines unless the live view shows the same on the same terminal: `run > file` still
+    # fills the file.
+    plain = live is None or human is None or not human.isatty()
     options = RunOptions(
         device=device,
         sim=sim,
         program=program,
         plan_file=plan,
+        coach=coach,
         max_speed_mph=max_speed_mph,
         yes=yes,
         dry_run=dry_run,
@@ -195,27 +228,45 @@ def run(
         sim_hr_strap=sim_hr_strap,
         hr_device=hr_device,
         hr_optional=hr_optional,
+        rpe=check_rpe(rpe),
         config_file=state.config_file,
         confirm=live.confirm if live is not None else confirm_on_terminal,
-        sinks=tuple(sinks),
+        settings_sinks=(
+            (lambda settings: PlainTextSink(human, name=human_name, units=settings.display.units)),
+        )
+        if plain
+        else (),
         attachments=tuple(attachments),
         handle_signals=True,
     )
+    prepared = prepare(options)
+    if prepared.coach_reason is not None and human is not None:
+        # Not `write_text`: a reader already gone is for the session's own sink to notice and
+        # say once (SPEC.md), which it cannot once the stream has been given up on here.
+        with contextlib.suppress(OSError, ValueError):
+            print(f"Why this plan: {prepared.coach_reason}", file=human, flush=True)
     if dry_run:
         import json
 
         from retrotread.cli.programs_cmd import show_plan
-        from retrotread.run import prepare
 
-        prepared = prepare(options)
         if json_output:
             print(json.dumps(prepared.plan.model_dump(mode="json")))
         else:
-            show_plan(prepared.plan)
+            show_plan(prepared.plan, prepared.settings.display.units)
             if prepared.cap_notice is not None:
                 print(prepared.cap_notice)
         raise typer.Exit(0)
-    raise typer.Exit(run_to_result(options).exit_code)
+    result = run_prepared_to_result(prepared)
+    write_text(human, result.summary_text)
+    if result.rpe_wanted and not json_output and on_a_terminal(sys.stdin, sys.stdout):
+        from retrotread.cli.prompt import ask_rpe
+        from retrotread.run import record_rpe
+
+        rating = ask_rpe()
+        if rating is not None:
+            record_rpe(result, rating)
+    raise typer.Exit(result.exit_code)
 
 
 def parse_cues(text: str | None) -> "CueMode | None":

@@ -23,8 +23,10 @@ from retrotread.events import (
     ConnectedEvent,
     CueEvent,
     CueKind,
+    Direction,
     Event,
     PromptEvent,
+    PromptKind,
     SafetyEvent,
     SessionState,
     StopAck,
@@ -106,6 +108,21 @@ class Session:
 
     def session_time(self) -> float:
         return self._loop.time() - self.t0
+
+    def facing(self) -> Direction:
+        """The way the walker faces now: the current segment's (after a turn-around's turn, the
+        new one's), not the supervisor's ceiling, which changes only once the belt moves on."""
+        progress = self.pacer.progress if self.pacer is not None else None
+        if progress is not None:
+            return segment_direction(progress.segment)
+        if self.supervisor is not None:
+            return self.supervisor.direction
+        return segment_direction(self.plan.segments[0])
+
+    @property
+    def belt_started(self) -> bool:
+        """The belt was started in this session (it may have stopped since)."""
+        return self.supervisor is not None and self.supervisor.started
 
     # -- events -------------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -211,10 +228,12 @@ class Session:
         if supervisor is None:
             return
         try:
-            await _countdown(self, supervisor, "resuming", RESUMING_TEXT)
+            await _countdown(self, supervisor, "resuming", RESUMING_TEXT, "resume", self.facing())
             await supervisor.resume()
         except RetrotreadError as err:  # latched meanwhile: the session can only end
             log.warning("cannot resume", error=str(err))
+        else:
+            _clear_prompt(self, supervisor, "resume")
 
     async def pause(self, source: str) -> StopAck:
         if self.supervisor is None or not self.supervisor.started:
@@ -249,7 +268,9 @@ async def run_engine(
         session.device_label = treadmill.info.address
         session.emit(_connected_event(session, treadmill))
         if session.notice is not None:
-            session.emit(PromptEvent(t=session.session_time(), message=session.notice))
+            session.emit(
+                PromptEvent(t=session.session_time(), message=session.notice, kind="notice")
+            )
         if confirm is not None and not session.stop_requested.is_set():
             confirmed = await _confirm_or_stop(session, confirm)
             if not confirmed and not session.latch.latched:
@@ -308,9 +329,12 @@ async def _drive(session: Session, supervisor: Supervisor, safety: SafetyConfig)
     try:
         await supervisor.take_control()
         first_direction = segment_direction(plan.segments[0])
-        await _countdown(session, supervisor, "starting", "Belt starting in 3, 2, 1")
+        await _countdown(
+            session, supervisor, "starting", "Belt starting in 3, 2, 1", "start", first_direction
+        )
         # Latched during the countdown: `start` refuses (LatchedError, below) and nothing moves.
         await supervisor.start(first_direction)
+        _clear_prompt(session, supervisor, "start")
     except ConnectError:
         if not supervisor.latched:
             supervisor.request_stop("fault", "engine")
@@ -348,13 +372,32 @@ async def _drive(session: Session, supervisor: Supervisor, safety: SafetyConfig)
             await program
 
 
-async def _countdown(session: Session, supervisor: Supervisor, kind: CueKind, text: str) -> None:
-    """Tell the walker, then wait MOVE_COUNTDOWN_S before the belt moves; a stop (from any
-    channel, or the supervisor's own latch) ends the wait at once. The wait holds nothing the
-    stop path needs: Stop is written by `request_stop`, never behind this."""
+async def _countdown(
+    session: Session,
+    supervisor: Supervisor,
+    kind: CueKind,
+    text: str,
+    prompt: PromptKind,
+    direction: Direction,
+) -> None:
+    """Tell the walker (a cue, and a prompt for whoever watches the screen), then wait
+    MOVE_COUNTDOWN_S before the belt moves; a stop (from any channel, or the supervisor's own
+    latch) ends the wait at once. The wait holds nothing the stop path needs: Stop is written
+    by `request_stop`, never behind this."""
     if supervisor.latched:
         return
-    session.emit(CueEvent(t=session.session_time(), kind=kind, text=text, in_s=MOVE_COUNTDOWN_S))
+    now = session.session_time()
+    moves = "starting" if prompt == "start" else "moving again"
+    session.emit(
+        PromptEvent(
+            t=now,
+            message=f"Belt {moves} in {MOVE_COUNTDOWN_S:g} s: walk {direction.upper()}",
+            kind=prompt,
+            direction=direction,
+            in_s=MOVE_COUNTDOWN_S,
+        )
+    )
+    session.emit(CueEvent(t=now, kind=kind, text=text, in_s=MOVE_COUNTDOWN_S))
     stopping = asyncio.ensure_future(session.stop_requested.wait())
     ended = asyncio.ensure_future(supervisor.wait_ended())
     try:
@@ -364,10 +407,21 @@ async def _countdown(session: Session, supervisor: Supervisor, kind: CueKind, te
         ended.cancel()
 
 
+def _clear_prompt(session: Session, supervisor: Supervisor, kind: PromptKind) -> None:
+    """The countdown is over and the belt moves: nothing is left to show (unless a stop came
+    first, whose own events tell what happens)."""
+    if not supervisor.latched:
+        session.emit(PromptEvent(t=session.session_time(), message="", kind=kind))
+
+
 async def _confirm_or_stop(session: Session, confirm: Confirm) -> bool:
     """Ask for confirmation, but let a stop request (Ctrl-C, the socket) end the wait."""
     text = _plan_text(session.plan)
-    session.emit(PromptEvent(t=session.session_time(), message="Press Enter to start the belt"))
+    session.emit(
+        PromptEvent(
+            t=session.session_time(), message="Press Enter to start the belt", kind="confirm"
+        )
+    )
     asking = asyncio.ensure_future(confirm(text))
     stopping = asyncio.ensure_future(session.stop_requested.wait())
     try:

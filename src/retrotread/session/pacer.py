@@ -12,7 +12,8 @@ supervisor caps, rounds and ramps them, so nothing here can exceed a limit. The 
   is above the zone, up slowly (a step only after the last change has had time to show in the
   heart rate) when it is below;
 - bridge every direction change with a turn-around. FTMS has no direction: the walker turns
-  around, so direction is bookkeeping (which ceiling applies) plus prompts.
+  around, so direction is bookkeeping (which ceiling applies) plus prompts, and the prompts
+  follow the belt as it is seen in Treadmill Data, never the speed commanded (`Pacer`).
 
 Once the supervisor's stop latch has closed (any stop: the program's end, a fault, the walker)
 the program is over: the pacer announces nothing more (no next segment, no turn-around prompt)
@@ -30,7 +31,16 @@ from dataclasses import dataclass
 
 from retrotread.config import TurnaroundMode
 from retrotread.errors import BeltPaused
-from retrotread.events import CueEvent, Direction, Event, PromptEvent, SegmentEvent
+from retrotread.events import (
+    CommandEvent,
+    CueEvent,
+    Direction,
+    Event,
+    PromptEvent,
+    SegmentEvent,
+    TelemetryEvent,
+    TurnaroundPhase,
+)
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.plan import Plan, Segment
 
@@ -124,19 +134,84 @@ def segment_direction(segment: Segment) -> Direction:
 MOVE_COUNTDOWN_S = 3.0
 RESUMING_TEXT = "Resuming in 3, 2, 1"
 
-# The two turn-around prompts; the cue channel recognises them by these words.
-SLOWING_FOR_TURN_MESSAGE = "Slowing down for a turn-around; keep going"
-TURN_AROUND_NOW = "Turn around now"
+AT_FLOOR_TOLERANCE_MPH = 0.1
+"""The belt counts as at the floor for a turn when a Treadmill Data packet shows it at most this
+far above the commanded floor: one default ramp step, more than a speed readout wobbles, and a
+speed a walker holding the rails turns at as safely as at the floor itself. What counts is the
+belt *seen*, never the speed commanded: a belt that lags its commands (a slow motor, a heavy
+walker) was told "turn around now" at 1.85 mph when the prompt followed the command."""
+
+SETTLED_TOLERANCE_MPH = 0.3
+"""A belt whose readout sits a little above what was commanded (a calibration offset) never
+reads within AT_FLOOR_TOLERANCE_MPH: it counts as at the floor once two packets in a row show it
+no longer slowing (within SETTLED_STEP_MPH) at most this far above the floor, the default
+`overspeed_tolerance_mph`, inside which the supervisor too counts a belt as at its speed."""
+
+SETTLED_STEP_MPH = 0.02
+
+BELT_STOPPED_MPH = 0.05
+"""Below this the belt counts as stopped (telemetry rounds to 0.001 mph)."""
+
+FLOOR_WAIT_LIMIT_S = 30.0
+"""How long after the floor was commanded the belt may take to be seen there. The supervisor
+already stops a belt that lags a decrease by more than its overspeed tolerance for 15 s; this
+is the backstop for a belt that is never seen slowing at all (packets without a speed): the
+session stops (a fault) rather than telling the walker to turn on a moving belt or walking on
+without a turn."""
+
+PAUSE_WAIT_LIMIT_S = 10.0
+"""How long a turn-around pause waits to see the belt stopped; the belt is at the floor already,
+so after this the walker is told to turn with the belt as it is (and the prompt says so)."""
 
 
-def turnaround_message(direction: Direction, paused: bool = False) -> str:
-    """What the walker is told while turning; it must describe what the belt really does."""
-    belt = "The belt is paused" if paused else "The belt holds slow"
-    return f"{TURN_AROUND_NOW}: next you walk {direction.upper()}. {belt} while you turn."
+def turnaround_message(direction: Direction, paused: bool = False, pausing: bool = False) -> str:
+    """What the walker is told while turning; it must describe what the belt really does:
+    `paused` when it was seen stopped, `pausing` when a pause was written but the belt was not
+    (yet) seen stopped (it was seen at the floor before)."""
+    if paused:
+        belt = "The belt is paused while you turn"
+    elif pausing:
+        belt = "The belt is stopping: hold the rails while you turn"
+    else:
+        belt = "The belt holds slow while you turn"
+    return f"Turn around now: next you walk {direction.upper()}. {belt}."
+
+
+def _seconds(value: float) -> float:
+    return round(max(0.0, value), 1)
+
+
+@dataclass
+class _Turn:
+    """One turn-around as it runs: when each phase began, for the prompts' durations."""
+
+    old: Direction
+    new: Direction
+    paused: bool  # the belt was seen stopped for the turn (pause mode)
+    began_t: float
+    turned_t: float | None = None
+    moving_t: float | None = None  # the belt moves on (resumed, or the hold is over)
+
+    @property
+    def slowing_s(self) -> float | None:
+        return None if self.turned_t is None else _seconds(self.turned_t - self.began_t)
+
+    @property
+    def holding_s(self) -> float | None:
+        if self.turned_t is None or self.moving_t is None:
+            return None
+        return _seconds(self.moving_t - self.turned_t)
 
 
 class Pacer:
-    """Runs a resolved plan (`Plan.check_against` output) through a supervisor."""
+    """Runs a resolved plan (`Plan.check_against` output) through a supervisor.
+
+    A turn-around is told in prompts that follow the belt as it is seen (see `PromptEvent`):
+    `slowing` while the belt ramps down to the floor (the walker still faces the old way, and the
+    segment before is still the current one), `turn` once Treadmill Data shows the belt at the
+    floor (or stopped, in pause mode), with the new segment's `segment` event just before it,
+    `resuming` for the countdown before the belt moves again, `ramping` up to the new speed, and
+    `done`, which clears the prompt and carries how long slowing, holding and ramping took."""
 
     def __init__(
         self,
@@ -155,31 +230,61 @@ class Pacer:
         self._turnaround_mode = turnaround_mode
         self._turnaround_hold_s = turnaround_hold_s
         self.progress: SegmentProgress | None = None
+        self._telemetry_seen = asyncio.Event()
+        self._seen_mph: float | None = None
+        self._outside_pause = False  # paused by someone else since the belt last started
 
     async def run(self, plan: Plan, direction: Direction) -> None:
         """Run every segment; `direction` is the one the belt was started in."""
+        remove = self._supervisor.add_listener(self._observe)
+        try:
+            await self._run(plan, direction)
+        finally:
+            remove()
+
+    def _observe(self, event: Event) -> None:
+        """What the supervisor reports: the belt as seen, and pauses asked for by others."""
+        if isinstance(event, TelemetryEvent):
+            self._seen_mph = event.speed_mph
+            self._telemetry_seen.set()
+        elif isinstance(event, CommandEvent) and event.result == "success":
+            if event.op == "pause" and event.source != "turnaround":
+                self._outside_pause = True
+            elif event.op == "start":  # a resume ends every pause at once
+                self._outside_pause = False
+
+    async def _run(self, plan: Plan, direction: Direction) -> None:
         deadline = self._now()
         for index, segment in enumerate(plan.segments):
             if self._supervisor.latched:
                 return
-            started = self._now()
             deadline += segment.duration_s
-            self.progress = SegmentProgress(index, segment, started, deadline, segment.start_mph)
-            self._say(
-                SegmentEvent(
-                    t=started,
-                    index=index,
-                    name=segment.name,
-                    direction=segment_direction(segment),
-                    target_mph=segment.start_mph,
-                    duration_s=segment.duration_s,
-                    incline_pct=segment.incline_pct,
-                )
-            )
+            turn: _Turn | None = None
             if segment_direction(segment) != direction:
-                await self._turn_around(direction, segment_direction(segment))
+                turn, paused_for = await self._turn_around(index, segment, direction, deadline)
+                deadline += paused_for
+                if turn is None:
+                    return  # latched meanwhile, or the belt never slowed (a fault stop)
                 direction = segment_direction(segment)
-            deadline = await self._hold_segment(index, segment, deadline)
+            else:
+                self._begin_segment(index, segment, deadline)
+            deadline = await self._hold_segment(index, segment, deadline, turn)
+
+    def _begin_segment(self, index: int, segment: Segment, deadline: float) -> None:
+        started = self._now()
+        self.progress = SegmentProgress(index, segment, started, deadline, segment.start_mph)
+        self._say(
+            SegmentEvent(
+                t=started,
+                index=index,
+                name=segment.name,
+                direction=segment_direction(segment),
+                target_mph=segment.start_mph,
+                duration_s=segment.duration_s,
+                incline_pct=segment.incline_pct,
+                remaining_s=_seconds(deadline - started),
+            )
+        )
 
     def _say(self, event: Event) -> None:
         """Emit what the program does next, unless a stop has latched: after it, a segment or a
@@ -187,43 +292,155 @@ class Pacer:
         if not self._supervisor.latched:
             self._emit(event)
 
-    async def _turn_around(self, old: Direction, new: Direction) -> None:
-        self._say(PromptEvent(t=self._now(), message=SLOWING_FOR_TURN_MESSAGE))
-        await self._set_target(self._floor_mph, old)
-        if self._turnaround_mode == "pause":
-            await self._supervisor.pause("turnaround")
+    def _prompt(
+        self,
+        turn: _Turn,
+        phase: TurnaroundPhase,
+        message: str,
+        *,
+        in_s: float | None = None,
+        target_mph: float | None = None,
+        ramping_s: float | None = None,
+    ) -> None:
+        facing = turn.old if phase == "slowing" else turn.new
         self._say(
             PromptEvent(
                 t=self._now(),
-                message=turnaround_message(new, paused=self._turnaround_mode == "pause"),
+                message=message,
+                kind="turnaround",
+                phase=phase,
+                direction=facing,
+                next_direction=turn.new if phase == "slowing" else None,
+                slowing_s=turn.slowing_s,
+                holding_s=turn.holding_s,
+                in_s=in_s,
+                target_mph=target_mph,
+                ramping_s=ramping_s,
             )
         )
+
+    async def _turn_around(
+        self, index: int, segment: Segment, old: Direction, deadline: float
+    ) -> tuple[_Turn | None, float]:
+        """Slow to the floor, see the belt there (or stopped), prompt the turn, hold, count down.
+        Returns the turn (None when the session is ending) and the seconds spent paused by
+        others, by which the program's schedule moves back."""
+        new = segment_direction(segment)
+        pause_mode = self._turnaround_mode == "pause"
+        turn = _Turn(old, new, paused=False, began_t=self._now())
+        self._prompt(
+            turn,
+            "slowing",
+            f"Slowing down to turn around: keep walking {old.upper()}",
+            target_mph=self._floor_mph,
+        )
+        paused_for = await self._set_target(self._floor_mph, old)
+        floor = max(self._floor_mph, self._supervisor.commanded_mph or self._floor_mph)
+        if not await self._belt_seen_at_floor(floor, FLOOR_WAIT_LIMIT_S):
+            if not self._supervisor.latched:
+                self._supervisor.fault(
+                    "pacer_error",
+                    f"the belt was not seen at the floor ({floor:.2f} mph) within "
+                    f"{FLOOR_WAIT_LIMIT_S:g} s for a turn-around (last seen "
+                    f"{self._supervisor.belt_mph:.2f} mph)",
+                )
+            return None, paused_for
+        if pause_mode and not self._supervisor.paused:
+            await self._supervisor.pause("turnaround")
+        if self._supervisor.paused:
+            turn.paused = await self._belt_seen_at_floor(0.0, PAUSE_WAIT_LIMIT_S, stopped=True)
+        if self._supervisor.latched:
+            return None, paused_for
+        turn.turned_t = self._now()
+        self._begin_segment(index, segment, deadline + paused_for)
+        message = turnaround_message(new, paused=turn.paused, pausing=self._supervisor.paused)
+        self._prompt(turn, "turn", message)
         # The hold ends with the resuming countdown; a hold shorter than the countdown is
         # lengthened to it. A stop latches on its own path meanwhile and is checked after.
         countdown = MOVE_COUNTDOWN_S
         await asyncio.sleep(max(0.0, self._turnaround_hold_s - countdown))
-        self._say(CueEvent(t=self._now(), kind="resuming", text=RESUMING_TEXT, in_s=countdown))
+        # Paused by someone else (MQTT, the socket): the walker resumes, with its own countdown.
+        walker_resumes = self._supervisor.paused and (not pause_mode or self._outside_pause)
+        if not walker_resumes:
+            moves = "starts" if self._supervisor.paused else "speeds up"
+            self._prompt(
+                turn,
+                "resuming",
+                f"Walk {new.upper()}: the belt {moves} in {countdown:g} s",
+                in_s=countdown,
+            )
+            self._say(CueEvent(t=self._now(), kind="resuming", text=RESUMING_TEXT, in_s=countdown))
         await asyncio.sleep(countdown)
         if self._supervisor.latched:
-            return
-        if self._turnaround_mode == "pause":
+            return None, paused_for
+        if pause_mode:
             # Resume only our own pause: if MQTT or the control socket paused during the hold,
             # the belt stays paused and `_set_target` below waits for the walker to resume.
             with contextlib.suppress(BeltPaused):
                 await self._supervisor.resume("turnaround")
         # Switch the supervisor's ceiling to the new direction while still at the floor.
-        await self._set_target(self._floor_mph, new)
+        paused_for += await self._set_target(self._floor_mph, new)
+        turn.moving_t = self._now()
+        return turn, paused_for
 
-    async def _hold_segment(self, index: int, segment: Segment, deadline: float) -> float:
+    async def _belt_seen_at_floor(
+        self, floor_mph: float, limit_s: float, *, stopped: bool = False
+    ) -> bool:
+        """Wait for Treadmill Data, received from now on, showing the belt at `floor_mph` (see
+        AT_FLOOR_TOLERANCE_MPH and SETTLED_TOLERANCE_MPH), or with `stopped` below
+        BELT_STOPPED_MPH; False after `limit_s`, or once a stop latched."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + limit_s
+        before: float | None = None
+        while not self._supervisor.latched:
+            self._telemetry_seen.clear()
+            remaining = until - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._telemetry_seen.wait()
+            except TimeoutError:
+                return False
+            seen = self._seen_mph
+            if seen is None:
+                continue
+            if stopped:
+                if seen < BELT_STOPPED_MPH:
+                    return True
+                continue
+            at_floor = seen <= floor_mph + AT_FLOOR_TOLERANCE_MPH + 1e-9
+            settled = (
+                before is not None
+                and seen <= floor_mph + SETTLED_TOLERANCE_MPH
+                and abs(seen - before) <= SETTLED_STEP_MPH
+            )
+            if at_floor or settled:
+                return True
+            before = seen
+        return False
+
+    async def _hold_segment(
+        self, index: int, segment: Segment, deadline: float, turn: _Turn | None = None
+    ) -> float:
         """Hold the segment until its deadline (moved back by any time spent paused); returns
-        the deadline it ended at."""
+        the deadline it ended at. After a turn-around its ramp is the turn-around's last phase."""
         direction = segment_direction(segment)
         target = segment.start_mph
         # A zone paces by heart rate: without one for long, the supervisor holds at the floor.
         self._supervisor.zone_needs_heart_rate = segment.has_hr_zone
         if segment.incline_pct is not None:
             await self._supervisor.set_incline(segment.incline_pct)
-        deadline += await self._set_target(target, direction, deadline)
+        if turn is not None and target > self._floor_mph:
+            self._prompt(
+                turn, "ramping", f"Walk {direction.upper()}: speeding up", target_mph=target
+            )
+        ramp_began = self._now()
+        paused_for = await self._set_target(target, direction, deadline)
+        deadline += paused_for
+        if turn is not None:
+            ramping = _seconds(self._now() - ramp_began - paused_for)
+            self._prompt(turn, "done", "", ramping_s=ramping)
         zone = ZoneSteps(segment, segment.ramp_step_mph or 0.1, self._now())
         while (remaining := deadline - self._now()) > 0:
             await asyncio.sleep(min(PAUSE_CHECK_INTERVAL_S, remaining))

@@ -142,6 +142,10 @@ class Plan(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=80)]
     title: str = ""
     description: str = ""
+    # Why this plan was suggested (`retrotread coach`, SPEC.md: "`reason` in JSON"): one line for
+    # people, never acted on. A known field, so `coach --json > p.json; run --plan p.json` works
+    # without the model ignoring unknown keys.
+    reason: Annotated[str, Field(max_length=500)] | None = None
     turnaround_mode: TurnaroundMode | None = None
     turnaround_hold_s: Annotated[float, in_range(2.0, 60.0, "s")] | None = None
     segments: Annotated[tuple[Segment, ...], Field(strict=False)]  # files have lists, not tuples
@@ -259,7 +263,7 @@ def parse_plan(data: Mapping[str, Any], source: str, default_name: str) -> Plan:
     try:
         return Plan.model_validate(fields)
     except ValidationError as err:
-        raise InputError(one_line(err, source)) from None
+        raise InputError(one_line(err, source, model=Plan)) from None
 
 
 def load_plan(path: Path) -> Plan:

@@ -30,7 +30,10 @@ def load_program(name: str) -> Plan:
     from retrotread.session.plan import load_plan
 
     if name not in PROGRAM_NAMES:
-        raise InputError(f"unknown program {name!r}; built-in programs: {', '.join(PROGRAM_NAMES)}")
+        raise InputError(
+            f"unknown program {name!r}{did_you_mean(name, PROGRAM_NAMES)}; "
+            f"built-in programs: {', '.join(PROGRAM_NAMES)}"
+        )
     return load_plan(program_path(name))
 
 
@@ -47,9 +50,17 @@ def program_or_plan(name_or_file: str) -> Plan:
     if path.exists() or path.suffix in (".toml", ".json"):
         return load_plan(path)
     raise InputError(
-        f"unknown program {name_or_file!r}; built-in programs: {', '.join(PROGRAM_NAMES)} "
-        "(or a path to a plan file)"
+        f"unknown program {name_or_file!r}{did_you_mean(name_or_file, PROGRAM_NAMES)}; "
+        f"built-in programs: {', '.join(PROGRAM_NAMES)} (or a path to a plan file)"
     )
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean first-steps?)` when one of `choices` is close to `word`, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def list_programs() -> list[Plan]:
@@ -121,3 +132,52 @@ def _speed_spans(segments: Iterable[dict[str, Any]]) -> tuple[tuple[str, float, 
         for direction in DIRECTIONS
         if starts[direction]
     )
+
+
+UNITS_ENV = "RETROTREAD_DISPLAY__UNITS"
+_UNIT_NAMES = ("imperial", "metric")
+
+
+def display_units(config_file: Path | None = None) -> str:
+    """`[display] units`, as `load_settings` resolves it (environment, then `config_file` or the
+    user's config file, then the shipped default), for `programs`.
+
+    Listing the programs must start without the settings model (pydantic), so the plain cases
+    are read directly: no RETROTREAD_* variable but the data directory and this one, and a file
+    that parses with a valid value or none. Anything else (a variable that may be misspelled or
+    carry a JSON section, a file that does not parse, a value that is neither word) goes through
+    `load_settings`, which gives the same answer or the one error line (exit 2). Tests hold the
+    two readings equal."""
+    import os
+    import tomllib
+
+    from retrotread.paths import configs_dir
+
+    variables = {
+        name.upper(): value
+        for name, value in os.environ.items()
+        if name.upper().startswith("RETROTREAD_") and value != ""
+    }
+    variables.pop("RETROTREAD_DATA_DIR", None)
+    from_env = variables.pop(UNITS_ENV, None)
+    if from_env in _UNIT_NAMES and not variables:
+        return str(from_env)
+    if from_env is None and not variables:
+        xdg = os.environ.get("XDG_CONFIG_HOME")
+        user = (Path(xdg) if xdg else Path.home() / ".config") / "retrotread" / "config.toml"
+        path = config_file if config_file is not None else user
+        files = [configs_dir() / "default.toml"]
+        if config_file is not None or path.is_file():
+            files.append(path)
+        try:
+            units: object = None
+            for file in files:
+                display = tomllib.loads(file.read_text(encoding="utf-8")).get("display", {})
+                units = display.get("units", units) if isinstance(display, dict) else display
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            units = "unreadable"
+        if units in _UNIT_NAMES:
+            return str(units)
+    from retrotread.config import load_settings
+
+    return load_settings(config_file).display.units

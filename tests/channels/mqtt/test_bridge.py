@@ -8,7 +8,14 @@ from collections.abc import Callable
 import pytest
 
 from retrotread.channels.mqtt import MqttBridge
-from retrotread.events import SessionState, TelemetryEvent
+from retrotread.events import (
+    CommandEvent,
+    SafetyEvent,
+    SessionState,
+    StoppedEvent,
+    SummaryEvent,
+    TelemetryEvent,
+)
 from tests.support.broker import Broker, Inbox, client_for, payload_json
 from tests.support.fake_session import StubSession
 
@@ -171,3 +178,69 @@ async def test_a_retained_command_is_ignored(broker: Broker, tid: str, inbox: In
         assert bridge.refused_commands == 1
         await coach.publish(f"retrotread/{tid}/command", b"", qos=1, retain=True)  # clear it
     assert session.stop_sources == []
+
+
+async def test_totals_and_session_moments_reach_the_broker(
+    broker: Broker, tid: str, inbox: Inbox
+) -> None:
+    """The sensors' `<base>/totals` (0 at the start, then growing) and the triggers'
+    `<base>/event`: started at the first Start, a safety stop named by its reason, the end."""
+    session = StubSession(session_id="s-42")
+    base = f"retrotread/{tid}"
+    async with MqttBridge(broker.config(tid), session, weight_kg=70.0):
+        first = await inbox.expect(f"{base}/totals")
+        assert payload_json(first) == {
+            "session": "s-42",
+            "duration_s": 0.0,
+            "backward_s": 0.0,
+            "kcal": 0.0,
+        }
+        session.emit(CommandEvent(t=0.5, op="start", result="success"))
+        for _ in range(5):
+            session.tick(mph=1.5)
+        session.emit(SafetyEvent(t=5.5, reason="overspeed", action="stop", detail="2.5 mph"))
+        session.emit(StoppedEvent(t=6.0, reason="fault", belt_mph=0.0))
+        session.emit(
+            SummaryEvent(
+                t=6.0,
+                outcome="stopped",
+                duration_s=6.0,
+                distance_m=3.4,
+                max_speed_mph=1.5,
+                session="s-42",
+            )
+        )
+        await inbox.expect(f"{base}/event", lambda p: json.loads(p)["type"] == "ended")
+    totals = [json.loads(p) for p in inbox.on(f"{base}/totals")]
+    kcal = [t["kcal"] for t in totals]
+    assert kcal == sorted(kcal)
+    assert kcal[-1] > 0
+    assert totals[-1]["duration_s"] == 6.0
+    assert totals[-1]["backward_s"] == 4.0  # five samples one second apart
+    moments = [json.loads(p) for p in inbox.on(f"{base}/event")]
+    assert [(m["type"], m["subtype"]) for m in moments] == [
+        ("started", "session"),
+        ("safety_stop", "overspeed"),
+        ("ended", "session"),
+    ]
+    assert {m["session"] for m in moments} == {"s-42"}
+    assert {m["program"] for m in moments} == {"first-steps"}
+    assert moments[1]["reason"] == "fault"
+    assert moments[1]["detail"] == "2.5 mph"
+    assert moments[2]["outcome"] == "stopped"
+
+
+async def test_without_a_weight_the_totals_carry_no_energy(
+    broker: Broker, tid: str, inbox: Inbox
+) -> None:
+    session = StubSession()
+    async with MqttBridge(broker.config(tid), session):
+        await inbox.expect(f"retrotread/{tid}/availability", lambda p: p == "online")
+        session.tick()
+        session.tick()
+        message = await inbox.expect(
+            f"retrotread/{tid}/totals", lambda p: json.loads(p)["duration_s"] == 2.0
+        )
+    assert message.retain is False  # the live copy; the broker keeps the retained one
+    assert payload_json(message)["kcal"] is None
+    assert payload_json(message)["backward_s"] == 1.0

@@ -13,7 +13,19 @@ reader hands it over (`_RoutingQueue`), never queued. A `stop` therefore cannot 
 discarded with, a flood of garbage (a full queue would drop it with the rest); garbage
 costs a parse and a counter, and its warnings are throttled to one line, then a count per interval.
 One `aiomqtt.Client` is reused across reconnects; subscriptions, `online`, discovery and the
-retained state are re-sent on every connection (the broker may have restarted without persistence).
+retained state and totals are re-sent on every connection (the broker may have restarted without
+persistence).
+
+Beyond SPEC's topics, for Home Assistant (sensors and device triggers, `discovery.py`):
+- `<base>/totals`, retained JSON `{"session", "duration_s", "backward_s", "kcal"}`: the current
+  session's running figures (`totals.py`; `kcal` is the energy estimate, null without
+  `user.weight_kg`), 0 when a session starts, then at the telemetry's rate and once at its end;
+- `<base>/event`, not retained, one JSON object per session moment (`triggers.py`): `type` and
+  `subtype` (`started`/`session`, `completed`/`session`, `ended`/`session`,
+  `safety_stop`/<reason>), `session`, `program`, `t` and the moment's own fields. A moment that
+  happens while the broker is away is sent when it is back (it waits in a small buffer).
+Both go out at QoS 0 like the state, after it and before the telemetry; the totals before the
+moments, so an automation fired by `completed` reads the final figures.
 """
 
 from __future__ import annotations
@@ -40,9 +52,11 @@ from retrotread.channels.mqtt.topics import (
     RemoteCommand,
     parse_command,
 )
+from retrotread.channels.mqtt.totals import SessionTotals
+from retrotread.channels.mqtt.triggers import TriggerWatch
 from retrotread.config import MqttConfig
 from retrotread.errors import InputError
-from retrotread.events import Event, TelemetryEvent
+from retrotread.events import Event, StoppedEvent, SummaryEvent, TelemetryEvent
 from retrotread.session.control import SessionControl
 
 log = structlog.get_logger(__name__)
@@ -50,6 +64,7 @@ log = structlog.get_logger(__name__)
 SOURCE = "mqtt"
 _T_EPSILON = 1e-6
 REFUSAL_LOG_INTERVAL_S = 10.0
+MOMENT_BUFFER = 32  # a session makes a handful; more would only pile up during an outage
 
 
 class LogThrottle:
@@ -156,6 +171,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         config: MqttConfig,
         session: SessionControl,
         *,
+        weight_kg: float | None = None,
         telemetry_buffer: int = 64,
         shutdown_timeout: float = 2.0,
         backoff_initial: float = 0.2,
@@ -178,6 +194,10 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         self._telemetry: deque[str] = deque(maxlen=telemetry_buffer)
         self._state: tuple[int, str] = (0, "")
         self._state_key: tuple[object, ...] | None = None
+        self._totals = SessionTotals(weight_kg)
+        self._totals_payload: tuple[int, str] = (0, "")
+        self._moments: deque[str] = deque(maxlen=MOMENT_BUFFER)
+        self._triggers = TriggerWatch()
         self._last_telemetry_t = float("-inf")
         self._wake_pending = False
         self._remove_listener: Callable[[], None] | None = None
@@ -190,6 +210,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         self._closing = asyncio.Event()
         self._discovery_due = False
         self._published_state = -1
+        self._published_totals = -1
 
         # Remote commands, coalesced: set on the bridge loop when a hop to the session loop is
         # scheduled, cleared on the session loop. While one is pending, a repeat adds nothing.
@@ -229,6 +250,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
             target=self._thread_main, args=(self._loop,), name=f"mqtt-{self.topics.id}", daemon=True
         )
         self._snapshot_state(force=True)
+        self._snapshot_totals()  # a new session starts its sensors from 0
         self._remove_listener = self._session.add_listener(self._on_event)
         self._thread.start()
         log.info("mqtt bridge started", base=self.topics.base, broker=self._address.describe())
@@ -249,8 +271,12 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
     def _on_event(self, event: Event) -> None:
         """The session's listener: O(1), never blocks, never raises into the engine."""
         try:
+            self._totals.observe(event)
             if isinstance(event, TelemetryEvent):
                 self._offer_telemetry(event)
+            elif isinstance(event, StoppedEvent | SummaryEvent):
+                self._snapshot_totals()  # the final figures, before the moments they end with
+            self._offer_moments(event)
             self._snapshot_state(force=False)
         except Exception:
             # Not `event=`: structlog's first parameter is named `event`, and a keyword of that
@@ -266,7 +292,36 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         if len(self._telemetry) == self._telemetry.maxlen:
             self.telemetry_dropped += 1  # the deque drops the oldest: a stale reading is worthless
         self._telemetry.append(event.to_json())
+        self._snapshot_totals()
         self._request_wake()
+
+    def _snapshot_totals(self) -> None:
+        payload = json.dumps({"session": self._session_id(), **self._totals.as_json()})
+        self._totals_payload = (self._totals_payload[0] + 1, payload)
+        self._request_wake()
+
+    def _offer_moments(self, event: Event) -> None:
+        moments = self._triggers.observe(event)
+        if not moments:
+            return
+        try:
+            status = self._session.status()
+            session: str | None = status.session
+            program: str | None = status.program
+        except Exception:
+            log.exception("mqtt could not read the session status (ignored)")
+            session = program = None
+        for moment in moments:
+            body = {**moment.body(), "session": session, "program": program, "t": event.t}
+            self._moments.append(json.dumps(body))
+        self._request_wake()
+
+    def _session_id(self) -> str | None:
+        try:
+            return self._session.status().session
+        except Exception:
+            log.exception("mqtt could not read the session status (ignored)")
+            return None
 
     def _snapshot_state(self, *, force: bool) -> None:
         try:
@@ -410,6 +465,7 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
         self.connections += 1  # counted before `online`: whoever sees `online` sees the count
         await client.publish(topics.availability, ONLINE, qos=1, retain=True)
         self._published_state = -1
+        self._published_totals = -1
         self._discovery_due = self._discovery
         self._wake.set()
         workers = {
@@ -444,7 +500,10 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
     async def _drain(self, client: aiomqtt.Client) -> None:
         if self._discovery_due:
             self._discovery_due = False
-            for topic, payload in discovery_messages(self.topics):
+            messages = discovery_messages(
+                self.topics, energy_estimate=self._totals.weight_kg is not None
+            )
+            for topic, payload in messages:
                 await client.publish(topic, payload, qos=1, retain=True)
         version, payload = self._state
         if version != self._published_state:
@@ -452,6 +511,17 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
             # that follows it (mosquitto's default); a lost state is re-sent on reconnect anyway.
             await client.publish(self.topics.state, payload, qos=0, retain=True)
             self._published_state = version
+        version, payload = self._totals_payload
+        if version != self._published_totals:
+            await client.publish(self.topics.totals, payload, qos=0, retain=True)
+            self._published_totals = version
+        while self._moments:
+            body = self._moments.popleft()
+            try:
+                await client.publish(self.topics.event, body, qos=0)
+            except aiomqtt.MqttError:
+                self._moments.appendleft(body)  # a broken link: the next connection sends it
+                raise
         while self._telemetry:
             await client.publish(self.topics.telemetry, self._telemetry.popleft(), qos=0)
 
@@ -515,7 +585,8 @@ class MqttBridge(contextlib.AbstractAsyncContextManager["MqttBridge"]):
 
 
 def bridge_session(
-    session: SessionControl, config: MqttConfig
+    session: SessionControl, config: MqttConfig, *, weight_kg: float | None = None
 ) -> contextlib.AbstractAsyncContextManager[object]:
-    """The engine's attachment: `async with bridge_session(control, settings.mqtt): ...`."""
-    return MqttBridge(config, session)
+    """The engine's attachment: `async with bridge_session(control, settings.mqtt,
+    weight_kg=settings.user.weight_kg): ...` (the weight for the energy estimate)."""
+    return MqttBridge(config, session, weight_kg=weight_kg)

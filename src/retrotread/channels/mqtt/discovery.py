@@ -1,11 +1,17 @@
 """Home Assistant MQTT discovery: the config messages that make a treadmill appear unconfigured.
 
-Five sensors read the bridge's own `state` / `telemetry` JSON with value templates (the heart
-rate's source among them, so a user sees whether the strap or the console measured it), and one
-button publishes `stop` to the command topic -- the only command Home Assistant gets, since a
-remote peer may only make the belt safer. Every entity shares the device block and the
-availability topic, so Home Assistant greys the treadmill out when its controller goes away
-(last will).
+Sensors read the bridge's own `state` / `telemetry` / `totals` JSON with value templates: speed,
+distance, heart rate and its source (so a user sees whether the strap or the console measured it),
+state, and the current session's duration, backward time and energy. The energy is labelled an
+estimate in its name ("Energy (estimate)", net kcal of `retrotread.energy`, never the treadmill's
+own figure) and is advertised only when `user.weight_kg` is set: without a weight there is no
+estimate, and an empty retained config removes a sensor left from a run that had one. One button
+publishes `stop` to the command topic -- the only command Home Assistant gets, since a remote
+peer may only make the belt safer. Device triggers (`device_automation`, one per type and
+subtype of `triggers.py`) fire on the messages of `<base>/event`: session started, completed,
+ended, and safety stop by reason, so "fan on when a session starts" needs no template. Every
+entity shares the device block and the availability topic, so Home Assistant greys the treadmill
+out when its controller goes away (last will); device triggers take no availability.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from importlib import metadata
 from typing import Any
 
 from retrotread.channels.mqtt.topics import HA_PREFIX, OFFLINE, ONLINE, RemoteCommand, Topics
+from retrotread.channels.mqtt.triggers import TRIGGERS
 
 STATE_OPTIONS = ("idle", "starting", "running", "paused", "stopping", "stopped", "fault")
 
@@ -31,8 +38,9 @@ def _version() -> str:
         return "unknown"
 
 
-def discovery_messages(topics: Topics) -> list[tuple[str, str]]:
-    """(topic, JSON payload) pairs to publish retained under `homeassistant/`."""
+def discovery_messages(topics: Topics, *, energy_estimate: bool = False) -> list[tuple[str, str]]:
+    """(topic, JSON payload) pairs to publish retained under `homeassistant/`; an empty payload
+    removes an entity. `energy_estimate`: a weight is known, so the kcal sensor has a value."""
     node = f"retrotread_{topics.id.replace('-', '_')}"
     device = {
         "identifiers": [node],
@@ -81,6 +89,32 @@ def discovery_messages(topics: Topics) -> list[tuple[str, str]]:
             "value_template": _optional("heart_rate_source"),
             "icon": "mdi:heart-cog",
         },
+        "session_duration": {
+            "name": "Session duration",
+            "state_topic": topics.totals,
+            "value_template": "{{ value_json.duration_s }}",
+            "unit_of_measurement": "s",
+            "device_class": "duration",
+            "state_class": "total_increasing",  # back to 0 at the next session: a new cycle
+        },
+        "backward_time": {
+            "name": "Backward time",
+            "state_topic": topics.totals,
+            "value_template": "{{ value_json.backward_s }}",
+            "unit_of_measurement": "s",
+            "device_class": "duration",
+            "state_class": "total_increasing",
+            "icon": "mdi:walk",
+        },
+        "kcal": {
+            "name": "Energy (estimate)",
+            "state_topic": topics.totals,
+            "value_template": "{{ value_json.kcal }}",
+            "unit_of_measurement": "kcal",
+            "device_class": "energy",
+            "state_class": "total_increasing",
+            "icon": "mdi:fire",
+        },
         "state": {
             "name": "State",
             "state_topic": topics.state,
@@ -93,7 +127,9 @@ def discovery_messages(topics: Topics) -> list[tuple[str, str]]:
     messages = [
         (
             f"{HA_PREFIX}/sensor/{node}/{key}/config",
-            json.dumps({**fields, **common, "unique_id": f"{node}_{key}"}),
+            json.dumps({**fields, **common, "unique_id": f"{node}_{key}"})
+            if energy_estimate or key != "kcal"
+            else "",
         )
         for key, fields in sensors.items()
     ]
@@ -106,4 +142,16 @@ def discovery_messages(topics: Topics) -> list[tuple[str, str]]:
         **common,
     }
     messages.append((f"{HA_PREFIX}/button/{node}/emergency_stop/config", json.dumps(button)))
+    for trigger in TRIGGERS:
+        config = {
+            "automation_type": "trigger",
+            "topic": topics.event,
+            "type": trigger.type,
+            "subtype": trigger.subtype,
+            "value_template": trigger.value_template,
+            "payload": trigger.payload,
+            "device": device,
+        }
+        topic = f"{HA_PREFIX}/device_automation/{node}/{trigger.object_id}/config"
+        messages.append((topic, json.dumps(config)))
     return messages

@@ -62,6 +62,16 @@ class Topics:
         return f"{self.base}/telemetry"
 
     @property
+    def totals(self) -> str:
+        """Retained JSON: the current session's duration, backward time and energy estimate."""
+        return f"{self.base}/totals"
+
+    @property
+    def event(self) -> str:
+        """Not retained: one JSON object per session moment (`triggers.py`)."""
+        return f"{self.base}/event"
+
+    @property
     def command(self) -> str:
         return f"{self.base}/command"
 
