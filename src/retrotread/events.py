@@ -11,6 +11,7 @@ Events are immutable values, one model per `event`, shared by `--json`, the jour
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -131,6 +132,16 @@ class ConnectedEvent(_Event):
     # plan file, which `run --plan` accepts back.
     program: str | None = None
     plan: dict[str, Any] | None = None
+
+
+def facing_at_start(connected: ConnectedEvent | None) -> Direction:
+    """Which way the walker faces before the first `segment` event (the countdown, the first
+    ramp): the way the plan's first segment goes, backward when the journal does not say."""
+    segments = (connected.plan or {}).get("segments") if connected is not None else None
+    if segments and isinstance(segments[0], dict):
+        with contextlib.suppress(ValueError):
+            return Direction(segments[0].get("direction", Direction.backward))
+    return Direction.backward
 
 
 class SegmentEvent(_Event):

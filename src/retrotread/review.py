@@ -280,18 +280,11 @@ class Rating:
 
 def parse_rpe(text: str) -> int:
     """RPE on Borg's scale: a whole number within 6..20."""
-    from retrotread.events import RPE_MAX, RPE_MIN
+    from retrotread.validation import check_rpe
 
-    try:
-        value = int(text)
-    except ValueError:
-        value = RPE_MIN - 1
-    if not RPE_MIN <= value <= RPE_MAX:
-        raise InputError(
-            f"{RPE_ARGUMENT} {text!r}: must be a whole number within {RPE_MIN}..{RPE_MAX}"
-            " (Borg scale: 6 no exertion at all, 13 somewhat hard, 20 maximal)"
-        )
-    return value
+    rpe = check_rpe(text, RPE_ARGUMENT)
+    assert rpe is not None  # text is never None
+    return rpe
 
 
 def rate(config_file: Path | None, ref: str, rpe_text: str) -> Rating:
@@ -299,6 +292,7 @@ def rate(config_file: Path | None, ref: str, rpe_text: str) -> Rating:
     journal's last `t`); the latest rating counts. InputError (exit 2) for an RPE outside
     6..20, an unknown SESSION, or a journal that cannot take one more line safely."""
     from retrotread.events import RpeEvent, SummaryEvent
+    from retrotread.session.journal import append_event
 
     rpe = parse_rpe(rpe_text)
     settings = _settings(config_file)
@@ -321,7 +315,7 @@ def rate(config_file: Path | None, ref: str, rpe_text: str) -> Rating:
     previous = next((e.rpe for e in reversed(events) if isinstance(e, RpeEvent)), None)
     event = RpeEvent(t=events[-1].t if events else 0.0, rpe=rpe, source="rate")
     try:
-        _append_line(path, event.to_json())
+        append_event(path, event)
     except OSError as err:
         raise InputError(f"SESSION {path.stem}: journal {path} cannot be written ({err})") from None
     return Rating(session=path.stem, path=path, rpe=rpe, previous=previous)
@@ -346,15 +340,6 @@ def _still_running(path: Path, *, ended: bool) -> bool:
         if os.path.exists(socket) and not paths.is_stale(socket):
             return True
     return not ended and time.time() - path.stat().st_mtime < STILL_WRITING_S
-
-
-def _append_line(path: Path, line: str) -> None:
-    """One line at the end of the file (O_APPEND: never over what is there), flushed and
-    fsynced before `rate` reports it recorded."""
-    with path.open("a", encoding="utf-8") as journal:
-        journal.write(line + "\n")
-        journal.flush()
-        os.fsync(journal.fileno())
 
 
 # -- shared ---------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -35,13 +34,13 @@ from retrotread.channels.sinks import (
 )
 from retrotread.config import CueMode, Settings, check_time_scale, load_settings
 from retrotread.errors import ConnectError, InputError
-from retrotread.events import RPE_MAX, RPE_MIN, Event, RpeEvent, StopReason, SummaryEvent
+from retrotread.events import Event, RpeEvent, StopReason, SummaryEvent
 from retrotread.history.coach import suggest_for
 from retrotread.history.record import SessionLog
 from retrotread.inputs import ensure_writable_dir
 from retrotread.session.control import SessionControl
 from retrotread.session.engine import Confirm, EngineResult, Session, run_engine
-from retrotread.session.journal import JournalWriter, new_session_id, sessions_dir
+from retrotread.session.journal import JournalWriter, append_event, new_session_id, sessions_dir
 from retrotread.session.plan import Plan, load_plan, validate_max_speed
 from retrotread.session.programs import DEFAULT_PROGRAM, load_program
 from retrotread.target import (
@@ -54,6 +53,7 @@ from retrotread.target import (
 )
 from retrotread.treadmill import HeartRateStrap, Quirks, Treadmill
 from retrotread.units import IMPERIAL, format_distance, format_speed
+from retrotread.validation import check_rpe
 
 if TYPE_CHECKING:
     from simulators.faults import FaultSpec
@@ -309,23 +309,6 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
     )
 
 
-def check_rpe(value: int | str | None, name: str = "--rpe") -> int | None:
-    """An RPE as given (a number or its text); InputError (exit 2) naming `name` and the range
-    unless it is a whole number on Borg's 6-20 scale."""
-    if value is None:
-        return None
-    try:
-        rpe = value if isinstance(value, int) else int(value.strip())
-    except ValueError:
-        rpe = None
-    if isinstance(rpe, bool) or rpe is None or not RPE_MIN <= rpe <= RPE_MAX:
-        raise InputError(
-            f"{name} = {value}: must be a whole number within {RPE_MIN}..{RPE_MAX} "
-            "(Borg's rating of perceived exertion: 6 no exertion, 20 maximal)"
-        )
-    return rpe
-
-
 def record_rpe(
     result: SessionResult, rpe: int, source: Literal["prompt", "flag"] = "prompt"
 ) -> bool:
@@ -334,12 +317,8 @@ def record_rpe(
     be written: the session itself is already on record."""
     event = RpeEvent(t=result.summary.t, rpe=rpe, source=source)
     try:
-        # "r+" and a seek, not "a": a journal that is gone (discarded) is not made anew.
-        with result.journal.open("r+", encoding="utf-8") as journal:
-            journal.seek(0, os.SEEK_END)
-            journal.write(event.to_json() + "\n")
-            journal.flush()
-            os.fsync(journal.fileno())
+        # Never creates a journal: one that is gone (discarded) is not made anew.
+        append_event(result.journal, event)
     except OSError as err:
         log.warning("the rating could not be recorded", journal=str(result.journal), error=str(err))
         return False

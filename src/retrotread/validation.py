@@ -243,3 +243,30 @@ def one_line(
         prefix = f"{source}: "
         return prefix + "; ".join(p.removeprefix(prefix) for p in parts)
     return "; ".join(parts)
+
+
+def check_rpe(value: int | str | None, name: str = "--rpe") -> int | None:
+    """An RPE as given (a number or its text), or None; InputError (exit 2) naming `name` and
+    the range unless it is a whole number on Borg's 6-20 scale. One check for `run --rpe`, the
+    question at the end of a session and `retrotread rate`."""
+    from retrotread.errors import InputError
+    from retrotread.events import RPE_MAX, RPE_MIN
+
+    if value is None:
+        return None
+    rpe: int | None
+    if isinstance(value, bool):
+        rpe = None
+    elif isinstance(value, int):
+        rpe = value
+    else:
+        try:
+            rpe = int(value.strip())
+        except ValueError:
+            rpe = None
+    if rpe is None or not RPE_MIN <= rpe <= RPE_MAX:
+        raise InputError(
+            f"{name} = {value!r}: must be a whole number within {RPE_MIN}..{RPE_MAX} "
+            "(Borg's rating of perceived exertion: 6 no exertion, 13 somewhat hard, 20 maximal)"
+        )
+    return rpe

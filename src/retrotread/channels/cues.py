@@ -94,7 +94,8 @@ SPEAK_AFTER_S = 0.05
 
 
 class Speech:
-    """A speech engine command, one process per cue and one at a time.
+    """A speech engine command, one process per cue and one at a time, started and waited on
+    by a worker thread of its own.
 
     `argv` + [text] is run with no terminal I/O (an engine's complaints about a missing sound
     card must not reach the walker's screen). Cues waiting for the engine are kept one per kind,
@@ -110,13 +111,21 @@ class Speech:
         self._argv = list(argv)
         self._fallback = fallback
         self._loop = loop or asyncio.get_running_loop()
+        # Shared with the worker thread, under `_lock`: the queue (one text per kind, in the
+        # order the kinds were first queued) and whether an engine is running or we are closing.
+        self._lock = threading.Lock()
         self._pending: dict[CueKind, str] = {}
-        self._process: subprocess.Popen[bytes] | None = None
+        self._speaking = False
+        self._closing = False
+        self._wake = threading.Event()  # set: the worker has something to look at
         self._failed = False
-        self._closed = False
         self.spoken = 0  # processes started, for tests and diagnostics
         self._idle = asyncio.Event()  # nothing queued and no engine running
         self._idle.set()
+        # Starting a process costs a few milliseconds (fork, exec, a thread to wait on it): all
+        # of that happens in this one worker thread, so a cue costs the loop a dict update.
+        self._worker = threading.Thread(target=self._work, name="retrotread-speech", daemon=True)
+        self._worker.start()
 
     @property
     def failed(self) -> bool:
@@ -124,91 +133,94 @@ class Speech:
 
     @property
     def pending(self) -> dict[CueKind, str]:
-        return dict(self._pending)
+        with self._lock:
+            return dict(self._pending)
 
     def say(self, kind: CueKind, text: str) -> None:
         if self._failed:
             self._fallback.say(kind, text)
             return
-        self._pending[kind] = text
-        self._idle.clear()
-        # Started a moment later, not in this loop pass: starting a process costs the loop a
-        # few milliseconds, and a stop's acknowledgements (to `retrotread stop`, MQTT) go first.
-        self._loop.call_later(SPEAK_AFTER_S, self._pump)
-
-    def _pump(self) -> None:
-        """Start the next queued cue when the engine is idle."""
-        if self._closed or self._failed:
-            return
-        process = self._process
-        if process is not None:
-            code = process.poll()
-            if code is None:
-                return  # the waiting thread calls back when it ends
-            self._process = None
-            if code != 0:
-                self._fail(f"the speech engine exited with status {code}")
+        with self._lock:
+            if self._closing:
                 return
-        if not self._pending:
-            self._idle.set()
-            return
-        kind = next(iter(self._pending))
-        text = self._pending.pop(kind)
-        self._spawn(kind, text)
+            self._pending[kind] = text
+        self._idle.clear()
+        # Handed over a moment later, not in this loop pass: a stop's acknowledgements (to
+        # `retrotread stop`, MQTT) go out before anything else competes for the interpreter.
+        self._loop.call_later(SPEAK_AFTER_S, self._wake.set)
 
-    def _spawn(self, kind: CueKind, text: str) -> subprocess.Popen[bytes] | None:
-        try:
-            process = subprocess.Popen(
-                [*self._argv, text],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                close_fds=True,
-            )
-        except (OSError, ValueError) as err:
-            self._fail(f"the speech engine could not be started ({err})")
-            self._fallback.say(kind, text)
-            return None
-        self.spoken += 1
-        self._process = process
-        threading.Thread(target=self._wait, args=(process,), daemon=True).start()
-        return process
+    def _work(self) -> None:
+        """The worker thread: speak queued cues one at a time until closed or failed."""
+        while True:
+            self._wake.wait()
+            with self._lock:
+                if not self._pending:
+                    self._speaking = False
+                    self._wake.clear()
+                    if self._closing:
+                        return
+                    self._to_loop(self._set_idle_if_quiet)
+                    continue
+                kind = next(iter(self._pending))
+                text = self._pending.pop(kind)
+                self._speaking = True
+            try:
+                process = subprocess.Popen(
+                    [*self._argv, text],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    close_fds=True,
+                )
+            except (OSError, ValueError) as err:
+                why = f"the speech engine could not be started ({err})"
+                self._to_loop(self._fail, why, (kind, text))
+                return
+            self.spoken += 1
+            code = process.wait()
+            if code != 0:
+                self._to_loop(self._fail, f"the speech engine exited with status {code}", None)
+                return
 
-    def _wait(self, process: subprocess.Popen[bytes]) -> None:
-        """In a thread: wait for the engine, then let the loop start the next cue."""
-        process.wait()
+    def _to_loop(self, callback: Callable[..., None], *args: object) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing is left to say
-            self._loop.call_soon_threadsafe(self._pump)
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _set_idle_if_quiet(self) -> None:
+        with self._lock:
+            quiet = not self._pending and not self._speaking
+        if quiet:
+            self._idle.set()
 
     async def wait_idle(self) -> None:
         """Until every queued cue was said and the engine has ended."""
         await self._idle.wait()
 
-    def _fail(self, why: str) -> None:
+    def _fail(self, why: str, unsaid: tuple[CueKind, str] | None) -> None:
+        """On the loop: the engine is unusable; say what it did not, and the rest, by bell."""
         if not self._failed:
             self._failed = True
             log.warning(f"{why}: cues fall back to the terminal bell", engine=self._argv[0])
-        pending, self._pending = self._pending, {}
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._speaking = False
         self._idle.set()
+        if unsaid is not None:
+            self._fallback.say(*unsaid)
         for kind, text in pending.items():
             self._fallback.say(kind, text)
 
     def close(self) -> None:
-        """Let the last cue be heard: wait a little for the current one, then say the newest
-        queued one and wait a little for it too. Runs after the session's summary."""
-        if self._closed:
-            return
-        if self._process is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(CLOSE_WAIT_S)
-        last = list(self._pending.items())[-1:] if not self._failed else []
-        self._pending.clear()
-        self._closed = True
-        for kind, text in last:
-            process = self._spawn(kind, text)
-            if process is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(CLOSE_WAIT_S)
+        """Let the last cue be heard: the one being said and the newest queued one, waiting at
+        most a little for each. Runs after the session's summary."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            newest = list(self._pending.items())[-1:] if not self._failed else []
+            self._pending = dict(newest)
+        self._wake.set()
+        self._worker.join(CLOSE_WAIT_S * (1 + len(newest)))
 
 
 def engine_argv(config: CuesConfig) -> list[str]:

@@ -60,7 +60,7 @@ def ask_rpe(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int | 
     to 20 is asked for once more, then skipped. Never raises for anything the person types:
     the session is over and recorded, and a rating is a bonus."""
     from retrotread.errors import InputError
-    from retrotread.run import check_rpe
+    from retrotread.validation import check_rpe
 
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout

@@ -186,10 +186,10 @@ def run(
     from retrotread.run import (
         RunOptions,
         SessionAttachment,
-        check_rpe,
         prepare,
         run_prepared_to_result,
     )
+    from retrotread.validation import check_rpe
 
     state: CliState = ctx.obj
     max_speed_mph = parse_max_speed(max_speed)

@@ -32,6 +32,7 @@ from retrotread.events import (
     StoppedEvent,
     SummaryEvent,
     TelemetryEvent,
+    facing_at_start,
 )
 from retrotread.session.journal import read_journal
 
@@ -127,16 +128,17 @@ class SessionLog:
         segments = [e for e in events if isinstance(e, SegmentEvent)]
         telemetry = [e for e in events if isinstance(e, TelemetryEvent)]
         stopped = next((e for e in events if isinstance(e, StoppedEvent)), None)
+        connected = next((e for e in events if isinstance(e, ConnectedEvent)), None)
         laps = _laps(segments, stopped.t if stopped is not None else end_t)
         return cls(
             id=session_id,
             path=path,
             events=events,
             started_at=started_at_of(session_id, fallback_start),
-            connected=next((e for e in events if isinstance(e, ConnectedEvent)), None),
+            connected=connected,
             summary=next((e for e in reversed(events) if isinstance(e, SummaryEvent)), None),
             stopped=stopped,
-            samples=_samples(telemetry, segments),
+            samples=_samples(telemetry, segments, facing_at_start(connected)),
             laps=laps,
             safety=tuple(e for e in events if isinstance(e, SafetyEvent)),
             commands=tuple(e for e in events if isinstance(e, CommandEvent)),
@@ -153,9 +155,10 @@ class SessionLog:
 
     @property
     def worth_listing(self) -> bool:
-        """A journal with telemetry: a start that failed before the machine reported anything
-        is no session to list by default (`history --all` still shows it)."""
-        return bool(self.samples)
+        """The belt was seen moving: a start that failed (refused control, a rejected Start,
+        a machine that reported only zeros) is no session to list by default (`history --all`
+        still shows it)."""
+        return any(s.speed_mph >= energy.STANDSTILL_MPH for s in self.samples)
 
     @property
     def program(self) -> str | None:
@@ -293,8 +296,10 @@ def _laps(segments: Sequence[SegmentEvent], end_t: float) -> tuple[Lap, ...]:
 
 
 def _samples(
-    telemetry: Sequence[TelemetryEvent], segments: Sequence[SegmentEvent]
+    telemetry: Sequence[TelemetryEvent], segments: Sequence[SegmentEvent], facing: Direction
 ) -> tuple[Sample, ...]:
+    """Each sample with its segment; before the first segment starts (the countdown, the first
+    ramp) the walker faces `facing`, the way the plan's first segment goes."""
     samples = []
     seg_i = -1
     for i, tel in enumerate(telemetry):
@@ -311,7 +316,7 @@ def _samples(
                 incline_pct=tel.incline_pct,
                 heart_rate_bpm=tel.heart_rate_bpm,
                 heart_rate_source=tel.heart_rate_source,
-                direction=segment.direction if segment is not None else Direction.backward,
+                direction=segment.direction if segment is not None else facing,
                 segment=segment.index if segment is not None else None,
                 dt_s=gap if 0 < gap <= MAX_SAMPLE_GAP_S else 0.0,
             )

@@ -91,6 +91,17 @@ class JournalWriter:
                 self.path.unlink()
 
 
+def append_event(path: Path, event: Event) -> None:
+    """Add one event to the end of a finished journal (an `rpe` given afterwards): one line,
+    flushed and fsynced before it is reported recorded, never over what is there (O_APPEND),
+    and never creating a journal that is gone. OSError as raised."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    with os.fdopen(fd, "w", encoding="utf-8") as journal:
+        journal.write(event.to_json() + "\n")
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
 def read_journal(path: Path) -> list[Event]:
     """All events of a journal. A last line cut off by a crash is ignored; damage anywhere else is
     an InputError naming the line, because silently dropping history would hide a real problem."""

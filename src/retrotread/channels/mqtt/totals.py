@@ -20,7 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from retrotread import energy
-from retrotread.events import Direction, Event, SegmentEvent, SummaryEvent, TelemetryEvent
+from retrotread.events import (
+    ConnectedEvent,
+    Direction,
+    Event,
+    SegmentEvent,
+    SummaryEvent,
+    TelemetryEvent,
+    facing_at_start,
+)
 
 MAX_SAMPLE_GAP_S = 5.0  # as history/record.py: a longer gap between samples counts as nothing
 
@@ -53,7 +61,9 @@ class SessionTotals:
     def observe(self, event: Event) -> None:
         if self._final:
             return  # after the summary nothing of this session is counted any more
-        if isinstance(event, SegmentEvent):
+        if isinstance(event, ConnectedEvent) and self._last is None:
+            self._direction = facing_at_start(event)
+        elif isinstance(event, SegmentEvent):
             self._direction = event.direction
         elif isinstance(event, TelemetryEvent):
             self._count_until(event.t)
