@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.importtime import RETROTREAD, VENV_PYTHON, import_profile
+from benchmarks.importtime import RETROTREAD, VENV_PYTHON, import_profile, print_top_imports
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = 21
@@ -79,6 +79,34 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def beside_bare(env: dict[str, str], args: list[str]) -> tuple[float, float]:
+    """(command seconds, bare interpreter seconds): `retrotread ARGS` spawned right after a bare
+    `python -c pass`, both to their exit."""
+    bare = spawn([str(VENV_PYTHON), "-c", "pass"], env)[1]
+    whole = spawn([str(RETROTREAD), *args], env)[1]
+    return whole, bare
+
+
+def medians_beside_bare(
+    env: dict[str, str], args: list[str], runs: int
+) -> tuple[float, float, float]:
+    """Medians over `runs` runs of `beside_bare`: command seconds, bare seconds, per-run ratio."""
+    pairs = [beside_bare(env, args) for _ in range(runs)]
+    return (
+        statistics.median(w for w, _ in pairs),
+        statistics.median(b for _, b in pairs),
+        statistics.median(w / b for w, b in pairs),
+    )
+
+
+WALL_TABLE_HEADER = f"  {'retrotread ...':<34} {'wall':>9} {'bare python':>10} {'ratio':>9}"
+
+
+def wall_table_row(label: str, whole: float, bare: float, ratio: float, note: str = "") -> str:
+    """A row under WALL_TABLE_HEADER: the command's wall time, the bare interpreter's, ratio."""
+    return f"  {label:<34} {whole:7.3f} s {ms(bare):>10} {ratio:8.1f}x{note}"
+
+
 def measure(env: dict[str, str], runs: int) -> None:
     bare_cmd = [str(VENV_PYTHON), "-c", "pass"]
     commands = {**QUICK_COMMANDS, "run --sim (first event)": RUN_SIM}
@@ -109,10 +137,7 @@ def importtime(env: dict[str, str], args: list[str], runs: int = 5, top: int = 6
     rows = import_profile(env, args, runs)
     total = sum(row[0] for row in rows)
     print(f"  retrotread {' '.join(args[:2])}: {len(rows)} modules, {total / 1000:.1f} ms self")
-    by_cumulative = sorted(rows, key=lambda row: row[1], reverse=True)
-    top_level = [row for row in by_cumulative if not row[2].startswith("  ")][:top]
-    for own, cumulative, module in top_level:
-        print(f"    {cumulative / 1000:6.2f} ms cum {own / 1000:5.2f} ms self  {module.strip()}")
+    print_top_imports(rows, top)
 
 
 def main() -> None:

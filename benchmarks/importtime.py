@@ -41,6 +41,14 @@ def import_profile(env: dict[str, str], args: list[str], runs: int) -> list[Row]
     )
 
 
+def print_top_imports(rows: list[Row], top: int = 8) -> None:
+    """The `top` modules imported at the top level that cost the most, cumulative time first."""
+    by_cumulative = sorted(rows, key=lambda row: row[1], reverse=True)
+    top_level = [row for row in by_cumulative if not row[2].startswith("  ")][:top]
+    for own, cumulative, module in top_level:
+        print(f"    {cumulative / 1000:6.2f} ms cum {own / 1000:5.2f} ms self  {module.strip()}")
+
+
 if __name__ == "__main__":
     import os
 

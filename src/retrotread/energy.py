@@ -16,7 +16,8 @@ MET in proportion to vertical speed (as the ACSM walking equation does), scaled 
 at 5 % gives SPEC's 8.0 backward.
 
 Shared vocabulary (not `history/`): the MQTT bridge publishes the running estimate live, and
-channels sit below history.
+channels sit below history. So is the rule for how long a telemetry sample counts
+(`counted_s`), which the estimate and the walking times both rest on.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ _LEVEL_MET = ((0.0, 1.3), (1.0, 2.0), (2.0, 2.8), (2.5, 3.0), (3.0, 3.5), (3.5, 
 _GRADE_MET_PER_MPH_PCT = (8.0 - 6.0) / BACKWARD_FACTOR / (3.5 * 5.0)
 KCAL_PER_MET_MIN_PER_KG = 3.5 / 200  # the Compendium's kcal/min = MET x 3.5 x kg / 200
 STANDSTILL_MPH = 0.05  # below this the belt is stopped: no walking, nothing counted
+# A gap between two telemetry samples longer than this (a dropped link, a stalled machine) is not
+# counted as walking time: the belt's state in between is unknown.
+MAX_SAMPLE_GAP_S = 5.0
+
+
+def counted_s(gap_s: float) -> float:
+    """The seconds a telemetry sample stands for, given the gap to the next one: all of it, or
+    nothing after a gap longer than MAX_SAMPLE_GAP_S (or none: the last sample, a clock that
+    went back). History (`history/record.py`) and the live MQTT totals count time alike."""
+    return gap_s if 0 < gap_s <= MAX_SAMPLE_GAP_S else 0.0
 
 
 def forward_met(mph: float, grade_pct: float = 0.0) -> float:

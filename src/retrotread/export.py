@@ -1,4 +1,4 @@
-"""`retrotread export SESSION --format fit|tcx|csv [-o FILE]` and `plot SESSION [-o FILE.png]`:
+"""`retrotread export SESSION --format fit|tcx|csv -o FILE` and `plot SESSION -o FILE.png`:
 one past session written as a file.
 
 SESSION is resolved as everywhere (`history.store.resolve_journal`: an id, a unique prefix, or
@@ -11,6 +11,11 @@ Writing is atomic: the bytes go to a temporary file beside the target, which is 
 over it, so a reader (a sync folder, an uploader watching the directory) never sees half a file
 and a failed write leaves an existing file as it was. `-o -` writes to stdout instead (not a
 binary format to a terminal). An output that cannot be written is a bad `-o` (exit 2, one line).
+
+`-o` is always given (SPEC.md): nothing is written into whatever directory the shell is in. A
+file name must end in its format's suffix (`.fit`, `.tcx`, `.csv`, `.png`, in any case): an
+uploader (Strava, Garmin Connect) and a file manager go by the suffix, so a FIT file named
+`walk.tcx` or a PNG named `plot.txt` would be misread. A directory gets `<session>.<format>`.
 """
 
 from __future__ import annotations
@@ -54,15 +59,16 @@ def export_session(
     config_file: Path | None,
     ref: str,
     fmt: str,
-    output: str | None = None,
+    output: str,
     *,
     stdout: IO[bytes] | None = None,
     stdout_is_terminal: bool = False,
 ) -> Written:
-    """Write SESSION as `fmt` to `output` (default `<session id>.<fmt>` here; a directory: that
-    name in it; `-`: `stdout`)."""
+    """Write SESSION as `fmt` to `output` (a file named `*.<fmt>`; a directory:
+    `<session id>.<fmt>` in it; `-`: `stdout`)."""
     if fmt not in FORMATS:
         raise InputError(f"{FORMAT_OPTION} {fmt!r}: must be one of {', '.join(FORMATS)}")
+    check_output(fmt, output)
     settings = _settings(config_file)
     log, warnings = _read(settings, ref)
     data = _render(fmt, log, settings)
@@ -72,14 +78,16 @@ def export_session(
 def plot_session(
     config_file: Path | None,
     ref: str,
-    output: str | None = None,
+    output: str,
     *,
     stdout: IO[bytes] | None = None,
     stdout_is_terminal: bool = False,
 ) -> Written:
-    """Draw SESSION as a PNG to `output` (default `<session id>.png`; `-`: `stdout`)."""
+    """Draw SESSION as a PNG to `output` (a file named `*.png`; a directory:
+    `<session id>.png` in it; `-`: `stdout`)."""
     from retrotread.history.plot import png_bytes
 
+    check_output("png", output)
     settings = _settings(config_file)
     log, warnings = _read(settings, ref)
     data = png_bytes(log, units=settings.display.units)
@@ -130,7 +138,7 @@ def _deliver(
     log: SessionLog,
     fmt: str,
     data: bytes,
-    output: str | None,
+    output: str,
     warnings: list[str],
     stdout: IO[bytes] | None,
     stdout_is_terminal: bool,
@@ -152,19 +160,29 @@ def _deliver(
             ) from None
         return Written(log.id, None, fmt, len(data), log.complete, warnings)
     path = output_path(log.id, fmt, output)
-    write_atomically(path, data, f"{OUTPUT_OPTION} {output or path}")
+    write_atomically(path, data, f"{OUTPUT_OPTION} {output}")
     return Written(log.id, path, fmt, len(data), log.complete, warnings)
 
 
-def output_path(session: str, fmt: str, output: str | None) -> Path:
-    """Where `-o` points: the file itself, or `<session>.<fmt>` in a directory (default: here)."""
-    default = f"{session}.{fmt}"
-    if output is None:
-        return Path(default)
+def check_output(fmt: str, output: str) -> None:
+    """Refuse an `-o` that is empty or a file name without `fmt`'s suffix (module docstring):
+    before the journal is read, so nothing is rendered for a name that is refused."""
+    suffix = f".{fmt}"
+    allowed = f"a file name ending in {suffix}, a directory, or - for stdout"
     if output == "":
-        raise InputError(f"{OUTPUT_OPTION} '': give a file name (or - for stdout)")
+        raise InputError(f"{OUTPUT_OPTION} '': give {allowed}")
+    if output == STDOUT:
+        return
     path = Path(output).expanduser()
-    return path / default if path.is_dir() else path
+    if not path.is_dir() and path.suffix.lower() != suffix:
+        raise InputError(f"{OUTPUT_OPTION} {output}: a {FORMAT_NAMES[fmt]} file needs {allowed}")
+
+
+def output_path(session: str, fmt: str, output: str) -> Path:
+    """Where `-o` points: the file itself, or `<session>.<fmt>` in a directory."""
+    check_output(fmt, output)
+    path = Path(output).expanduser()
+    return path / f"{session}.{fmt}" if path.is_dir() else path
 
 
 def write_atomically(path: Path, data: bytes, source: str) -> None:

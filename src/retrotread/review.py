@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrotread.energy import STANDSTILL_MPH
 from retrotread.errors import InputError
 from retrotread.history.store import (
     Listing,
@@ -222,16 +221,14 @@ def show(config_file: Path | None, ref: str) -> SessionDetail:
 
 
 def _segment_view(log: SessionLog, lap: Lap, last: bool) -> SegmentView:
+    from retrotread.history.record import average_heart_rate, average_speed_mph
+
     # The last segment runs until the stop, and its sample at the stop belongs to it.
     samples = [
         s
         for s in log.samples
         if lap.start_t <= s.t and (s.t < lap.end_t or (last and s.t <= lap.end_t))
     ]
-    moving = [s for s in samples if s.speed_mph >= STANDSTILL_MPH and s.dt_s > 0]
-    moving_s = sum(s.dt_s for s in moving)
-    rates = [(s.heart_rate_bpm, s.dt_s) for s in samples if s.heart_rate_bpm and s.dt_s > 0]
-    rate_s = sum(dt for _, dt in rates)
     return SegmentView(
         index=lap.index,
         name=lap.name,
@@ -242,9 +239,9 @@ def _segment_view(log: SessionLog, lap: Lap, last: bool) -> SegmentView:
         actual_s=lap.duration_s,
         start_t=lap.start_t,
         end_t=lap.end_t,
-        avg_speed_mph=sum(s.speed_mph * s.dt_s for s in moving) / moving_s if moving_s else None,
+        avg_speed_mph=average_speed_mph(samples),
         distance_m=_lap_distance(log, lap, samples),
-        avg_heart_rate_bpm=sum(bpm * dt for bpm, dt in rates) / rate_s if rate_s else None,
+        avg_heart_rate_bpm=average_heart_rate(samples),
     )
 
 

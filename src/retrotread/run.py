@@ -29,8 +29,7 @@ from retrotread.channels.sinks import (
     EventSink,
     JsonLinesSink,
     first_safety_stop,
-    format_clock,
-    stop_cause,
+    queued_std_streams,
 )
 from retrotread.config import CueMode, Settings, check_time_scale, load_settings
 from retrotread.errors import ConnectError, InputError
@@ -54,6 +53,7 @@ from retrotread.target import (
 from retrotread.treadmill import HeartRateStrap, Quirks, Treadmill
 from retrotread.units import IMPERIAL, format_distance, format_speed
 from retrotread.validation import check_rpe
+from retrotread.wording import duration, stop_cause
 
 if TYPE_CHECKING:
     from simulators.faults import FaultSpec
@@ -130,8 +130,9 @@ class SessionResult:
     reason: StopReason
     summary: SummaryEvent
     journal: Path
-    # The belt moved and no signal ended the session: worth asking how hard it was (unless
-    # --rpe already said).
+    # The belt moved, was seen at 0 at the end, and no signal ended the session: worth asking
+    # how hard it was (unless --rpe already said). Never after an unverified stop: the belt may
+    # still be moving, and the walker must deal with it, not with a question.
     rpe_wanted: bool = False
     summary_text: str = ""  # the session in words, for people (`session_summary`)
 
@@ -274,6 +275,8 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
     interrupted_by: list[int] = []
     try:
         async with AsyncExitStack() as stack:
+            # No write to stdout or stderr (a log line, the bell) may wait for its reader.
+            stack.enter_context(queued_std_streams())
             if options.handle_signals:
                 stack.enter_context(_stop_on_signals(session, interrupted_by))
             await stack.enter_async_context(_cues(prepared, session))
@@ -301,7 +304,12 @@ async def run_prepared(prepared: PreparedRun) -> SessionResult:
         reason=result.reason,
         summary=result.summary,
         journal=journal.path,
-        rpe_wanted=options.rpe is None and session.belt_started and not interrupted_by,
+        rpe_wanted=(
+            options.rpe is None
+            and session.belt_started
+            and result.belt_stopped
+            and not interrupted_by
+        ),
         summary_text=session_summary(
             SessionLog.from_events(session_id, seen, path=journal.path),
             prepared.settings.display.units,
@@ -552,8 +560,8 @@ def session_summary(log: SessionLog, units: str = IMPERIAL) -> str:
         )
     average = log.avg_backward_mph
     lines += [
-        f"  time        {format_clock(log.duration_s)} in all: "
-        f"{format_clock(log.backward_s)} backward, {format_clock(log.forward_s)} forward",
+        f"  time        {duration(log.duration_s)} in all: "
+        f"{duration(log.backward_s)} backward, {duration(log.forward_s)} forward",
         "  backward    "
         + (f"{format_speed(average, units)} on average" if average is not None else "none"),
         f"  distance    {format_distance(log.distance_m, units)}",
@@ -569,6 +577,6 @@ def _heart_rate(log: SessionLog) -> str:
     average, top = log.avg_heart_rate_bpm, log.max_heart_rate_bpm
     if average is None or top is None:
         return "none reported"
-    sources = sorted({s.heart_rate_source for s in log.samples if s.heart_rate_source})
+    sources = log.heart_rate_sources
     source = f" ({' and '.join(sources)})" if sources else ""
     return f"{average:.0f} bpm on average, {top} bpm at most{source}"

@@ -14,7 +14,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "retrotread"
 SIMULATORS = SRC.parents[1] / "simulators"
 VOCABULARY = {"units", "errors", "exit_codes", "events", "config", "logs", "validation", "paths",
-              "inputs", "energy"}  # fmt: skip
+              "inputs", "energy", "wording"}  # fmt: skip
 LAYERS = {"ftms": 1, "treadmill": 2, "safety": 3, "session": 4, "channels": 5, "history": 6,
           "target": 7, "run": 8, "stop": 8, "info": 8, "decode": 8, "review": 8, "export": 8,
           "coach": 8, "cli": 9}  # fmt: skip

@@ -14,11 +14,19 @@ import sys
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from retrotread.channels.cues import Bell, CueChannel, Speech, engine_argv, voice_for
+from retrotread.channels.cues import (
+    SPEAK_AFTER_S,
+    Bell,
+    CueChannel,
+    Speech,
+    engine_argv,
+    voice_for,
+)
 from retrotread.config import CuesConfig
 from retrotread.events import (
     CommandEvent,
@@ -102,20 +110,27 @@ def test_a_cue_is_spoken_to_a_wav_file_of_plausible_length(tmp_path: Path) -> No
     assert 0.3 < seconds < 10, seconds
 
 
+def _said_into(wav: Path, kind: CueKind, text: str, **config: Any) -> Path:
+    """`text` said by espeak-ng into `wav`, with the cue settings `config`."""
+    argv = engine_argv(CuesConfig(engine=f"espeak-ng -w {wav}", **config))
+
+    async def main() -> None:
+        speech = Speech(argv, Bell())
+        speech.say(kind, text)
+        await _until_idle(speech)
+
+    asyncio.run(main())
+    return wav
+
+
 @needs_espeak
 def test_a_faster_rate_says_the_same_cue_in_less_time(tmp_path: Path) -> None:
-    lengths = []
-    for rate in (100, 300):
-        wav = tmp_path / f"rate{rate}.wav"
-        argv = engine_argv(CuesConfig(engine=f"espeak-ng -w {wav}", rate_wpm=rate))
-
-        async def main(argv: list[str] = argv) -> None:
-            speech = Speech(argv, Bell())
-            speech.say("stopping", "Stopping the belt")
-            await _until_idle(speech)
-
-        asyncio.run(main())
-        lengths.append(_seconds_of_sound(wav))
+    lengths = [
+        _seconds_of_sound(
+            _said_into(tmp_path / f"rate{rate}.wav", "stopping", "Stopping the belt", rate_wpm=rate)
+        )
+        for rate in (100, 300)
+    ]
     assert lengths[0] > lengths[1] > 0.3, lengths
 
 
@@ -156,18 +171,24 @@ def test_a_newer_cue_of_a_kind_replaces_the_queued_one(tmp_path: Path) -> None:
     assert speech.spoken == 3
 
 
-def test_saying_never_waits_for_the_engine(tmp_path: Path) -> None:
-    async def main() -> float:
-        speech = Speech(_recording_engine(tmp_path / "said.txt", 2.0), Bell())
+def test_saying_only_queues_and_the_engine_starts_after_the_hand_over(tmp_path: Path) -> None:
+    said = tmp_path / "said.txt"
+
+    async def main() -> tuple[int, tuple[int, dict[CueKind, str]], int]:
+        speech = Speech(_recording_engine(said, 0.0), Bell())
         loop = asyncio.get_running_loop()
-        began = loop.time()
         for n in range(20):
             speech.say("belt_moving", f"cue {n}")
-        took = loop.time() - began
-        speech._closed = True  # do not wait for the slow engine at the end of the test
-        return took
+        at_once = speech.spoken  # `say` queued the text and started nothing
+        # Halfway to the hand-over the worker has not even taken the cue.
+        halfway: list[tuple[int, dict[CueKind, str]]] = []
+        loop.call_later(SPEAK_AFTER_S / 2, lambda: halfway.append((speech.spoken, speech.pending)))
+        await _until_idle(speech)
+        speech.close()
+        return at_once, halfway[0], speech.spoken
 
-    assert asyncio.run(main()) < 0.5
+    assert asyncio.run(main()) == (0, (0, {"belt_moving": "cue 19"}), 1)
+    assert said.read_text().splitlines() == ["cue 19"]
 
 
 def test_a_missing_engine_falls_back_to_the_bell_with_one_warning() -> None:
@@ -323,18 +344,10 @@ def _peak(path: Path) -> int:
 
 @needs_espeak
 def test_a_louder_volume_says_the_same_cue_louder(tmp_path: Path) -> None:
-    peaks = []
-    for volume in (20, 200):
-        wav = tmp_path / f"volume{volume}.wav"
-        argv = engine_argv(CuesConfig(engine=f"espeak-ng -w {wav}", volume=volume))
-
-        async def main(argv: list[str] = argv) -> None:
-            speech = Speech(argv, Bell())
-            speech.say("turnaround", "Turn around now")
-            await _until_idle(speech)
-
-        asyncio.run(main())
-        peaks.append(_peak(wav))
+    peaks = [
+        _peak(_said_into(tmp_path / f"volume{v}.wav", "turnaround", "Turn around now", volume=v))
+        for v in (20, 200)
+    ]
     assert peaks[1] > 3 * peaks[0] > 0, peaks
 
 

@@ -6,23 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrotread.events import CommandEvent, CueEvent, SafetyEvent
-from tests.support.sessions import simulate, write_plan
-
-STEADY_PLAN = """
-name = "steady"
-[[segments]]
-name = "warm"
-duration_s = 20
-target_mph = 0.8
-[[segments]]
-name = "steady"
-duration_s = 200
-target_mph = 1.5
-[[segments]]
-name = "steady on"
-duration_s = 60
-target_mph = 1.5
-"""
+from tests.support.sessions import STEADY_PLAN, simulate, write_plan
 
 
 def test_the_struggle_governor_s_slow_down_is_said_naming_the_new_speed(tmp_path: Path) -> None:

@@ -9,12 +9,10 @@ import typing
 import pytest
 
 from retrotread.channels.sinks import (
-    SAFETY_WORDS,
     PlainLines,
     PlainTextSink,
     describe,
     first_safety_stop,
-    stop_cause,
     write_text,
 )
 from retrotread.events import (
@@ -32,6 +30,7 @@ from retrotread.events import (
     SummaryEvent,
     TelemetryEvent,
 )
+from retrotread.wording import SAFETY_WORDS, stop_cause
 
 PLAN = {"name": "p", "segments": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}
 CONNECTED = ConnectedEvent(
@@ -224,7 +223,7 @@ def test_an_empty_prompt_clears_the_screen_and_prints_nothing_unless_it_ends_a_t
         t=160.0, message="", phase="done", slowing_s=25.0, holding_s=5.0, ramping_s=7.0
     )
     assert lines_of([done]) == [
-        "[02:40] turn-around done: slowing 00:25, turning 00:05, ramping 00:07"
+        "[02:40] turn-around done: slowing 25 s, turning 5 s, ramping 7 s"
     ]
 
 
@@ -247,7 +246,7 @@ PAUSE_FAILED = SafetyEvent(t=1.0, reason="pause_failed", action="stop")
         ("estop", "walker", None, "Not started: the start was not confirmed"),
         ("estop", "mqtt", PAUSE_FAILED, "Stopped: the pause failed, so the belt was stopped instead"),  # noqa: E501
         ("estop", None, None, "Emergency stop"),
-        ("console_stop", "treadmill", None, "Stopped from the console"),
+        ("console_stop", "treadmill", None, "Stopped at the console"),
         ("safety_key", "treadmill", None, "Safety key pulled"),
         ("fault", "supervisor", OVERSPEED, "Stopped by the supervisor: belt overspeed"),
         ("fault", "supervisor", None, "Stopped by the supervisor"),

@@ -5,14 +5,11 @@ which names every module a fresh interpreter imports; the speed itself is
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.cli import imported_modules, private_env
 from tests.support.journals import session_events, session_id, write_journal
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("retrotread")
 NOT_ON_THE_WARM_PATH = {
     "retrotread.events",
     "retrotread.session.journal",
@@ -24,30 +21,16 @@ NOT_ON_THE_WARM_PATH = {
 
 
 def history_imports(env: dict[str, str]) -> tuple[str, set[str]]:
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", str(CONSOLE_SCRIPT), "history", "--json"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        timeout=60,
-        check=True,
-    )
-    modules = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "self [us]" not in line
-    }
-    assert modules, done.stderr
+    done, modules = imported_modules("history", "--json", env=env)
+    assert done.returncode == 0, done.stderr
     return done.stdout, modules
 
 
 def test_a_warm_history_reads_the_index_without_the_event_models(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), RETROTREAD_DATA_DIR=str(tmp_path))
+    env = private_env(tmp_path)
     for day in range(3):
         sid = session_id(day)
-        write_journal(tmp_path / "sessions", sid, session_events(sid))
+        write_journal(tmp_path / "data" / "sessions", sid, session_events(sid))
     first, cold = history_imports(env)
     assert "retrotread.events" in cold  # the probe sees the journals being read
     second, warm = history_imports(env)

@@ -13,32 +13,36 @@ import select
 import shutil
 import subprocess
 import sys
+import termios
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from rich.console import Console
 from rich.segment import Segment
 
 from retrotread import events as ev
+from retrotread.cli import live
 from retrotread.cli.live import (
     CTRL_C_TEXT,
     ESC_KEY,
     MOVING_BANNER,
+    STOP_KEYS,
     STOP_KEYS_TEXT,
     KeyDecoder,
     LineLog,
     LiveState,
     LiveView,
     big_digits,
+    keys_text,
     render,
 )
-from retrotread.session.control import SessionControl
+from tests.support.cli import LONG_PLAN
 from tests.support.fake_session import StubSession
-from tests.support.sessions import SHORT_PLAN, simulate, write_plan
+from tests.support.sessions import SHORT_PLAN, pause_then_resume, simulate, turning_plan, write_plan
 
 PLAN: dict[str, Any] = {
     "name": "first-steps",
@@ -165,7 +169,7 @@ def test_paused_says_who_paused_and_how_to_resume() -> None:
     state = running(command(25.0, "pause", source="mqtt"))
     lines = screen(state)
     banner = next(line for line in lines if "PAUSED" in line)
-    assert "PAUSED over MQTT: press r to resume" in banner
+    assert "PAUSED remotely (MQTT): press r to resume" in banner
     assert any("target      paused" in line for line in lines)
     assert lines[-1] == f"{STOP_KEYS_TEXT}   r: resume"
     assert all("on yellow" in style for style in styles_of(state, "PAUSED"))
@@ -175,7 +179,7 @@ def test_without_keys_a_pause_says_it_cannot_be_resumed_here_and_offers_ctrl_c()
     state = running(command(25.0, "pause", source="control-socket"), keys=False, can_resume=False)
     lines = screen(state)
     banner = next(line for line in lines if "PAUSED" in line)
-    assert "by `retrotread stop` (control socket)" in banner
+    assert "from another terminal (the control socket)" in banner
     assert "cannot resume" in banner
     assert lines[-1] == CTRL_C_TEXT
     assert "r: resume" not in "\n".join(lines)
@@ -229,17 +233,17 @@ def test_a_turn_around_shows_one_prompt_at_a_time_and_its_phase_times() -> None:
     )  # fmt: skip
     text = "\n".join(screen(state))
     assert ">>>" not in text
-    assert "last turn-around: slowing 4 s, holding 5 s, ramping 6 s" in text
+    assert "last turn-around: slowing 4 s, turning 5 s, ramping 6 s" in text
 
 
 def test_a_lost_heart_rate_is_said_and_never_shown_as_current() -> None:
     state = running(ev.SafetyEvent(t=31.0, reason="heart_rate_lost", action="slow"))
     state.fold(telemetry(32.0, 0.5))  # no heart rate in the packets any more
     text = "\n".join(screen(state))
-    assert "! heart rate lost: holding slow" in text
+    assert "! no heart rate: holding slow" in text
     assert "heart rate  none for 00:12 (last 97 bpm)" in text
     state.fold(telemetry(70.0, 0.5))
-    assert "heart rate lost" not in "\n".join(screen(state))  # old news after a while
+    assert "! no heart rate" not in "\n".join(screen(state))  # old news after a while
 
 
 @pytest.mark.parametrize(
@@ -288,7 +292,7 @@ def test_a_verified_stop_ends_with_who_stopped_and_no_keys() -> None:
                         max_speed_mph=1.0, session="s1"),
     )  # fmt: skip
     lines = screen(state)
-    assert lines[-1].startswith("Emergency stop from this keyboard. Belt stopped. 00:26")
+    assert lines[-1].startswith("Stopped by you (a key in the live view). Belt stopped. 00:26")
     assert not any(STOP_KEYS_TEXT in line or "BELT STILL" in line for line in lines)
     assert re.search(r"target +-$", "\n".join(lines), re.MULTILINE)
     assert row(lines, "segment left").endswith("00:35 (clock stopped)")
@@ -321,7 +325,7 @@ def test_short_and_dumb_terminals_get_the_compact_view(
         lines = [line for line in screen(state, height=height, **console) if line]
         assert len(lines) <= 4
         assert lines[0] == "BELT 1.0 mph · target paused · 2/3 steady 00:35 · total 02:35"
-        assert "PAUSED over MQTT" in lines[1]
+        assert "PAUSED remotely (MQTT)" in lines[1]
         assert lines[-1].startswith(hint)
 
 
@@ -344,7 +348,7 @@ def test_a_dumb_terminal_gets_lines_with_the_belt_speed_and_the_stop_hint() -> N
         fold(telemetry(float(t), 1.0))
     assert len(printed) == 2
     fold(command(14.0, "pause", source="mqtt"))
-    assert printed[-2].startswith("PAUSED over MQTT")
+    assert printed[-2].startswith("PAUSED remotely (MQTT)")
     assert printed[-1].startswith("BELT 1.0 mph · target paused")
     fold(telemetry(15.0, 0.0))
     assert len(printed) == 4  # the banner is printed once, not per event
@@ -362,28 +366,11 @@ def test_the_clock_matches_the_program_through_a_real_pause(tmp_path: Path) -> N
     """A session on the simulator, paused over MQTT for 30 s in its second segment and resumed
     by the walker: after the resume, the view's segment clock counts down to the moment the
     program really moved on, to within the pacer's 1 s look at the pause."""
-    from retrotread.session.engine import Session
-
-    @contextlib.asynccontextmanager
-    async def pause_then_resume(control: SessionControl) -> AsyncIterator[None]:
-        assert isinstance(control, Session)
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Future[object]] = []
-
-        def on_event(event: ev.Event) -> None:
-            if isinstance(event, ev.SegmentEvent) and event.index == 1:
-                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
-                loop.call_later(
-                    30, lambda: tasks.append(asyncio.ensure_future(control.resume_local()))
-                )
-
-        remove = control.add_listener(on_event)
-        yield
-        remove()
-        await asyncio.gather(*tasks)
-
+    in_the_second_segment = pause_then_resume(
+        lambda event: isinstance(event, ev.SegmentEvent) and event.index == 1, resume_after_s=30
+    )
     run = simulate(
-        tmp_path, plan_file=write_plan(tmp_path, SHORT_PLAN), attachments=(pause_then_resume,)
+        tmp_path, plan_file=write_plan(tmp_path, SHORT_PLAN), attachments=(in_the_second_segment,)
     )
     assert run.exit_code == 0
     # The program's last segment really ended when the program's Stop was written.
@@ -407,18 +394,7 @@ def test_the_clock_matches_the_program_through_a_real_pause(tmp_path: Path) -> N
     assert "PAUSED" not in "\n".join(screen(state))
 
 
-TURNING_PLAN = """
-name = "turning"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 30
-target_mph = 2.5
-[[segments]]
-name = "back"
-duration_s = 40
-target_mph = 0.8
-"""
+TURNING_PLAN = turning_plan(forward=(30, 2.5), backward=(40, 0.8))
 
 
 def test_total_time_left_runs_smoothly_through_a_real_turn_around(tmp_path: Path) -> None:
@@ -474,15 +450,30 @@ def test_a_stop_the_treadmill_never_acknowledges_ends_red(tmp_path: Path) -> Non
         ("\x1b[1;5C", []),  # Ctrl-Right
         ("\x1bOP", []),  # F1
         ("\x1b[15~", []),  # F5
-        ("\x1bs", []),  # Alt-s
+        ("\x1b[200~", []),  # the start of a bracketed paste
         ("\x1b\x1b[B", [ESC_KEY]),  # Esc, then Down arrow
         ("\x1b[Aq\x1b[D", ["q"]),
+        # When in doubt, Esc is Esc (a stop key) and what follows is a key of its own.
+        ("\x1bs", [ESC_KEY, "s"]),  # Esc then s in a hurry, or Alt-s: a stop either way
+        ("\x1bq", [ESC_KEY, "q"]),
+        ("\x1b ", [ESC_KEY, " "]),
+        ("\x1b\x1b", [ESC_KEY, ESC_KEY]),  # the second one alone once nothing follows
+        ("\x1b[ ", [ESC_KEY, "[", " "]),  # no sequence goes on with a space
+        ("\x1b[1; ", [ESC_KEY, "[", "1", ";", " "]),
+        ("\x1bO ", [ESC_KEY, "O", " "]),
+        ("\x1b[\x1b[A", [ESC_KEY, "["]),  # Esc, [, then an Up arrow
+        ("\x13\x1a\x1c", ["\x13", "\x1a", "\x1c"]),  # Ctrl-S, Ctrl-Z, Ctrl-backslash
     ],
 )
 def test_the_key_decoder_tells_esc_from_escape_sequences(typed: str, keys: list[str]) -> None:
     decoder = KeyDecoder()
-    assert decoder.feed(typed) == keys
+    assert decoder.feed(typed) + decoder.timed_out() == keys
     assert not decoder.waiting
+
+
+@pytest.mark.parametrize("key", [ESC_KEY, " ", "s", "S", "q", "Q", "\x13", "\x1a", "\x1c"])
+def test_esc_and_the_panic_keys_stop(key: str) -> None:
+    assert key in STOP_KEYS
 
 
 def test_a_lone_esc_is_a_key_only_once_nothing_follows() -> None:
@@ -490,14 +481,26 @@ def test_a_lone_esc_is_a_key_only_once_nothing_follows() -> None:
     assert decoder.feed("\x1b") == []
     assert decoder.waiting
     assert decoder.timed_out() == [ESC_KEY]
-    # An arrow key split across two reads is still an arrow key.
+    # An arrow key split across reads is still an arrow key.
     assert decoder.feed("\x1b") == []
     assert decoder.feed("[") == []
-    assert decoder.feed("A") == []
+    assert decoder.feed("1;5") == []
+    assert decoder.feed("C") == []
     assert not decoder.waiting
-    # A sequence cut off for good is dropped, never taken for Esc.
+    assert decoder.feed("\x1bO") == []
+    assert decoder.feed("A") == []
+    # A sequence cut off for good was an Esc after all (with keys after it): a stop.
     assert decoder.feed("\x1b[1;") == []
-    assert decoder.timed_out() == []
+    assert decoder.timed_out() == [ESC_KEY, "[", "1", ";"]
+    assert decoder.feed("\x1bO") == []
+    assert decoder.timed_out() == [ESC_KEY, "O"]
+    assert not decoder.waiting
+    # Esc, then a space in the next read: both stop keys.
+    assert decoder.feed("\x1b") == []
+    assert decoder.feed(" ") == [ESC_KEY, " "]
+    # Esc twice, then nothing: two Escs.
+    assert decoder.feed("\x1b\x1b") == [ESC_KEY]
+    assert decoder.timed_out() == [ESC_KEY]
 
 
 class ResumableStub(StubSession):
@@ -515,56 +518,138 @@ async def wait_for(condition: Callable[[], bool], limit_s: float = 10.0) -> None
         await asyncio.sleep(0.01)
 
 
-async def test_keys_on_a_terminal_arrows_do_nothing_p_pauses_r_resumes_q_stops() -> None:
+@contextlib.contextmanager
+def typing_on_a_pty() -> Iterator[tuple[int, TextIO]]:
+    """A pseudo-terminal: the end a person types into (a file descriptor), and the terminal's
+    end as a stdin for the view; both closed at the end."""
     controller, terminal = pty.openpty()
-    session = ResumableStub()
-    out = Console(width=100, height=30, record=True, color_system=None, force_terminal=True)
     try:
         with os.fdopen(terminal, "r", closefd=False) as stdin:
-            view = LiveView(out, stdin=stdin)
-            async with view.attach(session):
-                assert view.state.keys
-                assert view.state.can_resume
-                os.write(controller, b"p")  # before the belt started: nothing to pause
-                os.write(controller, b"\x1b[A\x1b[B\x1b[Cx")  # arrows and an unknown key
-                await wait_for(lambda: not select.select([terminal], [], [], 0)[0])  # all read
-                assert session.pause_sources == []
-                session.emit(ev.CommandEvent(t=0.0, op="start", result="success"))
-                os.write(controller, b"p")
-                await wait_for(lambda: session.pause_sources == ["keyboard"])
-                assert session.stop_sources == []
-                assert view.state.paused_by == "keyboard"
-                os.write(controller, b"r")
-                await wait_for(lambda: view.state.paused_by is None)
-                os.write(controller, b"q")
-                await wait_for(lambda: session.stopped.is_set())
-            assert session.stop_sources == ["keyboard"]
+            yield controller, stdin
     finally:
         os.close(controller)
         os.close(terminal)
-    assert "Emergency stop from this keyboard" in out.export_text()
+
+
+def recording_console() -> Console:
+    return Console(width=100, height=30, record=True, color_system=None, force_terminal=True)
+
+
+async def test_keys_on_a_terminal_arrows_do_nothing_p_pauses_r_resumes_q_stops() -> None:
+    session = ResumableStub()
+    out = recording_console()
+    with typing_on_a_pty() as (controller, stdin):
+        view = LiveView(out, stdin=stdin)
+        async with view.attach(session):
+            assert view.state.keys
+            assert view.state.can_resume
+            os.write(controller, b"p")  # before the belt started: nothing to pause
+            os.write(controller, b"\x1b[A\x1b[B\x1b[Cx")  # arrows and an unknown key
+            await wait_for(lambda: not select.select([stdin], [], [], 0)[0])  # all read
+            assert session.pause_sources == []
+            session.emit(ev.CommandEvent(t=0.0, op="start", result="success"))
+            os.write(controller, b"p")
+            await wait_for(lambda: session.pause_sources == ["keyboard"])
+            assert session.stop_sources == []
+            assert view.state.paused_by == "keyboard"
+            os.write(controller, b"r")
+            await wait_for(lambda: view.state.paused_by is None)
+            os.write(controller, b"q")
+            await wait_for(lambda: session.stopped.is_set())
+        assert session.stop_sources == ["keyboard"]
+    assert "Stopped by you (a key in the live view)" in out.export_text()
 
 
 async def test_a_lone_esc_stops_after_the_read_ahead() -> None:
-    controller, terminal = pty.openpty()
     session = StubSession()
-    out = Console(width=100, height=30, record=True, color_system=None, force_terminal=True)
-    try:
-        with os.fdopen(terminal, "r", closefd=False) as stdin:
-            view = LiveView(out, stdin=stdin)
-            async with view.attach(session):
-                assert not view.state.can_resume  # the stub offers no local resume
-                os.write(controller, b"\x1b")
-                await wait_for(lambda: session.stopped.is_set())
-    finally:
-        os.close(controller)
-        os.close(terminal)
+    with typing_on_a_pty() as (controller, stdin):
+        view = LiveView(recording_console(), stdin=stdin)
+        async with view.attach(session):
+            assert not view.state.can_resume  # the stub offers no local resume
+            os.write(controller, b"\x1b")
+            await wait_for(lambda: session.stopped.is_set())
+    assert session.stop_sources == ["keyboard"]
+
+
+def all_read(stdin: TextIO) -> bool:
+    return not select.select([stdin], [], [], 0)[0]
+
+
+async def test_p_while_paused_reaches_the_session_and_after_a_stop_nothing_does() -> None:
+    """`p` during a turn-around's own pause (the pacer would resume it) and during the
+    walker's "Resuming in 3, 2, 1" adds the keyboard's pause; after a stop it is no key."""
+    session = ResumableStub()
+    with typing_on_a_pty() as (controller, stdin):
+        view = LiveView(recording_console(), stdin=stdin)
+        async with view.attach(session):
+            session.emit(ev.CommandEvent(t=1.0, op="start", result="success"))
+            session.emit(ev.CommandEvent(t=2.0, op="pause", result="success", source="turnaround"))
+            assert "p: stay paused" in keys_text(view.state)
+            os.write(controller, b"p")
+            await wait_for(lambda: session.pause_sources == ["keyboard"])
+            # The walker's own pause, then the countdown of a resume: `p` again keeps it paused.
+            session.emit(ev.CommandEvent(t=3.0, op="pause", result="success", source="keyboard"))
+            session.emit(ev.CueEvent(t=4.0, kind="resuming", text="Resuming in 3"))
+            assert view.state.resuming
+            assert "p: stay paused" in keys_text(view.state)
+            os.write(controller, b"P")
+            await wait_for(lambda: session.pause_sources == ["keyboard", "keyboard"])
+            assert session.stop_sources == []
+            os.write(controller, b"q")
+            await wait_for(lambda: session.stopped.is_set())
+            os.write(controller, b"p")
+            await wait_for(lambda: all_read(stdin))
+            await asyncio.sleep(0)  # let a (wrongly) spawned pause run
+    assert session.pause_sources == ["keyboard", "keyboard"]
+    assert session.stop_sources == ["keyboard"]
+
+
+async def test_the_esc_read_ahead_is_a_timer_and_never_holds_up_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An Esc waits for what follows it on a timer of the loop: meanwhile the loop runs (events
+    are drawn), and a stop key in the next read stops at once, with the Esc."""
+    monkeypatch.setattr(live, "ESC_READ_AHEAD_S", 30.0)  # does not run out in this test
+    session = StubSession()
+    with typing_on_a_pty() as (controller, stdin):
+        view = LiveView(recording_console(), stdin=stdin)
+        async with view.attach(session):
+            os.write(controller, b"\x1b")
+            await wait_for(lambda: all_read(stdin))
+            session.tick(dt=5.0)  # the loop is free while the Esc waits
+            assert view.state.now == 5.0
+            assert session.stop_sources == []
+            os.write(controller, b"q")
+            await wait_for(lambda: session.stopped.is_set())
+    assert session.stop_sources == ["keyboard"]
+
+
+async def test_ctrl_s_stops_and_flow_control_is_off_only_while_keys_are_read() -> None:
+    """With IXON on, Ctrl-S would pause the terminal's output and the next redraw would wait
+    for a Ctrl-Q, the session's loop with it. While the view reads keys, flow control is off
+    and Ctrl-S (like Ctrl-Z and Ctrl-backslash, which would suspend or kill the process) is a
+    stop key; the terminal is as it was afterwards."""
+    session = StubSession()
+    with typing_on_a_pty() as (controller, stdin):
+        before = termios.tcgetattr(stdin)
+        assert before[0] & termios.IXON  # a terminal's default
+        view = LiveView(recording_console(), stdin=stdin)
+        async with view.attach(session):
+            during = termios.tcgetattr(stdin)
+            assert not during[0] & (termios.IXON | termios.IXOFF)
+            assert not during[3] & termios.ICANON
+            assert during[3] & termios.ISIG  # Ctrl-C still raises SIGINT
+            assert during[6][termios.VSUSP] != b"\x1a"
+            assert during[6][termios.VQUIT] != b"\x1c"
+            os.write(controller, b"\x13")
+            await wait_for(lambda: session.stopped.is_set())
+        assert termios.tcgetattr(stdin) == before
     assert session.stop_sources == ["keyboard"]
 
 
 async def test_without_a_terminal_on_stdin_no_keys_are_read_or_offered(tmp_path: Path) -> None:
     session = StubSession()
-    out = Console(width=100, height=30, record=True, color_system=None, force_terminal=True)
+    out = recording_console()
     with (tmp_path / "stdin").open("w+") as stdin:
         view = LiveView(out, stdin=stdin)
         async with view.attach(session):
@@ -579,11 +664,16 @@ async def test_without_a_terminal_on_stdin_no_keys_are_read_or_offered(tmp_path:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_in_tmux_the_view_shows_speed_and_keys_and_q_stops_the_session(tmp_path: Path) -> None:
+    """An hour-long plan at x50 (72 s) that `q` ends long before: the panel is waited for, with
+    a deadline, however slowly a loaded machine gets there."""
     retrotread = Path(sys.executable).parent / "retrotread"
     server = f"retrotread-test-{uuid.uuid4().hex[:8]}"
     status = tmp_path / "exit-code"
+    plan = tmp_path / "long.toml"
+    plan.write_text(LONG_PLAN)
     command = (
-        f"{retrotread} run --sim --time-scale 50 --cues off --rpe 11; echo $? > {status}; sleep 60"
+        f"{retrotread} run --sim --plan {plan} --time-scale 50 --cues off --rpe 11;"
+        f" echo $? > {status}; sleep 60"
     )
     env = {
         **os.environ,
@@ -610,14 +700,17 @@ def test_in_tmux_the_view_shows_speed_and_keys_and_q_stops_the_session(tmp_path:
 
     tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", "live", command)
     try:
-        pane = pane_until(lambda text: "segment left" in text and "target      0." in text)
+        # The belt started (`p` is offered) and has a target.
+        pane = pane_until(
+            lambda text: "segment left" in text and "p: pause" in text and "target      " in text
+        )
         assert STOP_KEYS_TEXT in pane
-        assert "p: pause" in pane
-        assert "retrotread · first-steps" in pane
+        assert "retrotread · long" in pane
+        assert "1. long · backward · 1.0 mph" in pane
         tmux("send-keys", "-t", "live", "q")
         pane_until(lambda _text: status.exists() and status.read_text().strip() != "")
         assert status.read_text().strip() == "3"
-        pane = pane_until(lambda text: "Emergency stop from this keyboard" in text)
+        pane = pane_until(lambda text: "Stopped by you (a key in the live view)" in text)
     finally:
         subprocess.run(["tmux", "-L", server, "kill-server"], env=env, capture_output=True)
     journals = list((tmp_path / "data" / "sessions").glob("*.jsonl"))

@@ -10,19 +10,16 @@ import fcntl
 import io
 import os
 import pty
-import select
 import subprocess
-import sys
 import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from retrotread.cli.prompt import RPE_AGAIN, RPE_QUESTION, RPE_SKIPPED, ask_rpe
 from retrotread.history.record import SessionLog
-
-CONSOLE_SCRIPT = Path(sys.executable).parent / "retrotread"
+from tests.support.cli import CONSOLE_SCRIPT, private_env
+from tests.support.terminal import read_rest, read_until
 
 
 class Interrupting(io.StringIO):
@@ -65,23 +62,6 @@ def test_end_of_input_and_ctrl_c_skip() -> None:
     assert shown.getvalue() == RPE_QUESTION + "\n"
 
 
-def _read_until(fd: int, token: bytes, timeout_s: float = 60.0) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout_s
-    while token not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    return seen
-
-
 def _take_terminal() -> None:
     """In the child: make the pty (already its stdin) its controlling terminal, so that Ctrl-C
     typed there is a SIGINT, as in a shell."""
@@ -93,12 +73,7 @@ def _session_on_a_terminal(tmp_path: Path, typed: bytes) -> tuple[int, bytes, Se
     to a pipe); `typed` is typed once the question shows."""
     plan = tmp_path / "plan.toml"
     plan.write_text('[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 0.8\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
-    env |= {
-        "RETROTREAD_DATA_DIR": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "TERM": "dumb",
-    }
+    env = private_env(tmp_path, TERM="dumb")
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
         [str(CONSOLE_SCRIPT), "run", "--sim", "--plan", str(plan), "--cues", "off",
@@ -112,11 +87,11 @@ def _session_on_a_terminal(tmp_path: Path, typed: bytes) -> tuple[int, bytes, Se
     )  # fmt: skip
     os.close(terminal)
     try:
-        screen = _read_until(controller, b"How hard")
+        screen = read_until(controller, b"How hard")
         assert b"How hard was that, 6 to 20?" in screen, screen
         os.write(controller, typed)
         code = process.wait(timeout=60)
-        screen += _read_until(controller, b"\x00", timeout_s=0.5)
+        screen += read_rest(controller, 0.5)
     finally:
         process.kill()
         process.wait()

@@ -15,6 +15,7 @@ import pytest
 from retrotread.cli.app import run as cli
 from retrotread.events import CommandEvent, StoppedEvent, SummaryEvent, parse_event
 from tests.support.sessions import SHORT_PLAN
+from tests.support.terminal import read_until
 
 
 @pytest.fixture
@@ -164,28 +165,6 @@ def test_a_signal_stops_the_belt_then_exits(
     assert events[-1].outcome == "stopped"
 
 
-def _read_until(fd: int, needle: bytes, limit_s: float = 60.0) -> bytes:
-    """Collect terminal output until `needle` shows up (select waits on the pty, no sleeping)."""
-    import select
-    import time
-
-    seen = b""
-    deadline = time.monotonic() + limit_s
-    while needle not in seen:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, seen[-500:]
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
-
-
 def test_live_view_on_a_terminal_and_the_space_bar_stops_the_belt(
     short_plan: Path, data_dir: Path
 ) -> None:
@@ -201,10 +180,10 @@ def test_live_view_on_a_terminal_and_the_space_bar_stops_the_belt(
     )
     os.close(terminal)
     try:
-        screen = _read_until(controller, b"1. warm")
+        screen = read_until(controller, b"1. warm")
         assert b"STOP THE BELT" in screen
         os.write(controller, b" ")
-        screen += _read_until(controller, b"session ")
+        screen += read_until(controller, b"session ")
         assert process.wait(timeout=60) == 3
     finally:
         process.kill()
@@ -270,7 +249,7 @@ def test_ctrl_c_at_the_start_prompt_exits_130_at_once_and_nothing_moves(
     )
     assert process.stderr is not None
     try:
-        _read_until(process.stderr.fileno(), b"Press Enter to start the belt")
+        read_until(process.stderr.fileno(), b"Press Enter to start the belt")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 130
     finally:

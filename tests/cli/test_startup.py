@@ -11,14 +11,13 @@ import importlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from retrotread.cli.app import app, run
 from retrotread.cli.commands import COMMAND_MODULES
+from tests.support.cli import imported_modules
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("retrotread")
 HEAVY = frozenset({"pydantic", "pydantic_core", "pydantic_settings", "rich", "structlog", "bleak"})
 TREADMILL_DATA = "84 04 90 01 01 00 00 00 00 ff ff ff 04 00"
 
@@ -26,20 +25,7 @@ TREADMILL_DATA = "84 04 90 01 01 00 00 00 00 ff ff ff 04 00"
 def imported_packages(*argv: str) -> tuple[int, set[str]]:
     """Run the console script in a fresh interpreter; its exit code and the top-level packages
     of every module it imported."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", str(CONSOLE_SCRIPT), *argv],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
-    modules = {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "self [us]" not in line
-    }
-    assert modules, done.stderr  # -X importtime reported nothing: the probe is broken
+    done, modules = imported_modules(*argv)
     return done.returncode, {module.split(".")[0] for module in modules}
 
 

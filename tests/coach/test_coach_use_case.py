@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,14 +13,14 @@ import pytest
 from retrotread.coach import coach
 from retrotread.session.plan import Plan
 from tests.support.journals import session_events, write_journal
+from tests.support.settings import clean_environment
 
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _no_retrotread_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [n for n in os.environ if n.startswith("RETROTREAD_")]:
-        monkeypatch.delenv(name)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_environment(monkeypatch, tmp_path, data_dir=False)
 
 
 def walk(data_dir: Path, days_ago: float, mph: float = 2.0, **options: Any) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import CONSOLE_SCRIPT, Outcome, RunScript, Sandbox
+from tests.support.cli import Outcome, RunScript, Sandbox, console
 
 
 @pytest.fixture
@@ -52,16 +51,7 @@ def retrotread(sandbox: Sandbox) -> RunScript:
     """Run the console script: `retrotread(*args, env={...}, stdin="")`."""
 
     def run(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -> Outcome:
-        done = subprocess.run(
-            [str(CONSOLE_SCRIPT), *args],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env={**sandbox.env, **(env or {})},
-            timeout=timeout,
-            check=False,
-        )
-        return Outcome(done.returncode, done.stdout, done.stderr)
+        return console({**sandbox.env, **(env or {})}, *args, timeout=timeout)
 
     return run
 

@@ -8,9 +8,7 @@ real journals; the tests that walk more work on copies of that data directory.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -23,34 +21,19 @@ import pytest
 
 from retrotread.history.plan_file import plan_data
 from retrotread.session.programs import load_program
-from tests.support.cli import CONSOLE_SCRIPT, FAST, Outcome
+from tests.support.cli import FAST, Outcome, Sandbox, console, private_env
 from tests.support.journals import session_events, write_journal
 
 QUIET = ("--cues", "off")
 
 
 @dataclass(frozen=True)
-class Home:
-    """A user's machine: private config, data and runtime directories."""
-
-    root: Path
-    env: dict[str, str]
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.env["RETROTREAD_DATA_DIR"])
+class Home(Sandbox):
+    """A user's machine that outlives one test: private config, data and runtime directories,
+    and the console script run in it."""
 
     def __call__(self, *args: str) -> Outcome:
-        done = subprocess.run(
-            [str(CONSOLE_SCRIPT), *args],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env=self.env,
-            timeout=120,
-            check=False,
-        )
-        return Outcome(done.returncode, done.stdout, done.stderr)
+        return console(self.env, *args, timeout=120)
 
     def copy(self, root: Path) -> Home:
         """Another home with a copy of this one's journals."""
@@ -60,14 +43,7 @@ class Home:
 
 
 def make_home(root: Path) -> Home:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
-    env.update(
-        XDG_RUNTIME_DIR=tempfile.mkdtemp(prefix="rt-"),  # a socket path must stay short
-        XDG_CONFIG_HOME=str(root / "config"),
-        XDG_DATA_HOME=str(root / "xdg-data"),
-        RETROTREAD_DATA_DIR=str(root / "data"),
-    )
-    return Home(root, env)
+    return Home(root, private_env(root, Path(tempfile.mkdtemp(prefix="rt-"))))
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ suite would drive them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import CONSOLE_SCRIPT, Outcome
+from tests.support.cli import CONSOLE_SCRIPT, Outcome, console, private_env
 from tests.support.export_sessions import fit_messages, png_size, tcx_schema
 
 SESSION_ARGS = ("--program", "intervals", "--sim-hr-strap")
@@ -59,23 +58,11 @@ class Walked:
 def walked() -> Iterator[Walked]:
     root = Path(tempfile.mkdtemp(prefix="rt-export-"))
     (root / "rt").mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
-    env.update(
-        XDG_RUNTIME_DIR=str(root / "rt"),
-        XDG_CONFIG_HOME=str(root / "config"),
-        XDG_DATA_HOME=str(root / "xdg-data"),
-        RETROTREAD_DATA_DIR=str(root / "data"),
+    env = private_env(root, root / "rt")
+    done = console(
+        env, "run", "--sim", "--time-scale", "1000", *SESSION_ARGS, "--json", timeout=120
     )
-    done = subprocess.run(
-        [str(CONSOLE_SCRIPT), "run", "--sim", "--time-scale", "1000", *SESSION_ARGS, "--json"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     (journal,) = (root / "data" / "sessions").glob("*.jsonl")
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     yield Walked(root, env, events)
@@ -143,11 +130,16 @@ def test_plot_last_is_a_png(walked: Walked) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("export", "nosuchsession", "--format", "fit"), "SESSION 'nosuchsession'"),
-        (("plot", "nosuchsession"), "SESSION 'nosuchsession'"),
-        (("export", "last", "--format", "gpx"), "--format"),
+        (("export", "nosuchsession", "--format", "fit", "-o", "s.fit"), "SESSION 'nosuchsession'"),
+        (("plot", "nosuchsession", "-o", "s.png"), "SESSION 'nosuchsession'"),
+        (("export", "last", "--format", "gpx", "-o", "s.gpx"), "--format"),
         (("export", "last", "--format", "fit", "-o", "/nonexistent/dir/s.fit"), "-o"),
         (("plot", "last", "-o", "/nonexistent/dir/s.png"), "-o"),
+        # SPEC: `-o` is not optional, and a file name carries its format's suffix.
+        (("export", "last", "--format", "fit"), "Missing option '-o'"),
+        (("plot", "last"), "Missing option '-o'"),
+        (("plot", "last", "-o", "p.txt"), "-o p.txt: a PNG file needs a file name ending in .png"),
+        (("export", "last", "--format", "fit", "-o", "w.tcx"), "ending in .fit"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(walked: Walked, args: tuple[str, ...], words: str) -> None:

@@ -5,9 +5,7 @@ the console script over journals of real simulated sessions: two `first-steps` t
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import CONSOLE_SCRIPT, Outcome
+from tests.support.cli import Outcome, Sandbox, console, private_env
 
 HISTORY_FIELDS = {
     "session",
@@ -41,28 +39,13 @@ RUN = ("run", "--sim", "--yes", "--json", "--cues", "off", "--time-scale", "1000
 
 
 @dataclass(frozen=True)
-class Walked:
+class Walked(Sandbox):
     """A data dir holding three finished sessions, and what each `run` said at its end."""
 
-    root: Path
-    env: dict[str, str]
     summaries: list[dict[str, Any]]  # oldest first
 
     def run(self, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
-        done = subprocess.run(
-            [str(CONSOLE_SCRIPT), *args],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            env={**self.env, **(env or {})},
-            timeout=60,
-            check=False,
-        )
-        return Outcome(done.returncode, done.stdout, done.stderr)
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.env["RETROTREAD_DATA_DIR"])
+        return console({**self.env, **(env or {})}, *args)
 
     def copy(self, destination: Path) -> Walked:
         """The same sessions in another data dir, for a test that changes them."""
@@ -72,17 +55,9 @@ class Walked:
 
 
 def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
     runtime = root / "runtime"
     runtime.mkdir(mode=0o700)
-    env.update(
-        XDG_RUNTIME_DIR=str(runtime),
-        XDG_CONFIG_HOME=str(root / "config"),
-        XDG_DATA_HOME=str(root / "xdg-data"),
-        RETROTREAD_DATA_DIR=str(root / "data"),
-        TZ="UTC",
-    )
-    return env
+    return private_env(root, runtime, TZ="UTC")
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import CONSOLE_SCRIPT, FAST, RunScript, Sandbox
+from tests.support.cli import CONSOLE_SCRIPT, FAST, RunScript, Sandbox, session_under_way
 from tests.support.schema import check_session, of_kind
 
-LONG_PLAN = '[[segments]]\nname = "long"\nduration_s = 3600\ntarget_mph = 1.0\n'
 SUMMARY_TAIL = "`retrotread show last` to see more."
 TIMEOUT_S = 60
 
@@ -118,7 +117,7 @@ def test_metric_units_for_the_lines_and_the_summary_while_json_keeps_its_units(
 @pytest.mark.parametrize(
     ("fault", "cause", "safety_line"),
     [
-        ("console-stop@40", "Stopped from the console.", "SAFETY: stop at the console -> stop"),
+        ("console-stop@40", "Stopped at the console.", "SAFETY: stop at the console -> stop"),
         (
             "overspeed@40:1.5",
             "Stopped by the supervisor: belt overspeed.",
@@ -146,24 +145,10 @@ def test_the_summary_says_what_stopped_the_session(
 @pytest.fixture
 def walking(sandbox: Sandbox) -> Iterator[subprocess.Popen[str]]:
     """A long simulated session at 10x without --json, read up to its first segment line."""
-    plan = sandbox.plan(LONG_PLAN)
-    process = subprocess.Popen(
-        [str(CONSOLE_SCRIPT), "run", "--sim", "--plan", str(plan), "--time-scale", "10"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=sandbox.env,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "] segment 1 of 1: long" in line:
-                break
-        else:
-            pytest.fail(f"the session ended early: {process.stderr and process.stderr.read()}")
+    with session_under_way(
+        sandbox, ("--time-scale", "10"), lambda line: "] segment 1 of 1: long" in line
+    ) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 def control_socket(sandbox: Sandbox) -> str:

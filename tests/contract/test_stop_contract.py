@@ -15,39 +15,24 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import CONSOLE_SCRIPT, RunScript, Sandbox
+from tests.support.cli import LONG_PLAN, RunScript, Sandbox, session_under_way
 from tests.support.schema import check_session, only
-
-LONG_PLAN = '[[segments]]\nname = "long"\nduration_s = 3600\ntarget_mph = 1.0\n'
 
 
 @pytest.fixture
 def running_session(sandbox: Sandbox) -> Iterator[subprocess.Popen[str]]:
     """A simulated session at 10x, read up to its first telemetry (the belt is moving)."""
-    plan = sandbox.plan(LONG_PLAN)
-    process = subprocess.Popen(
-        [str(CONSOLE_SCRIPT), "run", "--sim", "--plan", str(plan), "--json", "--time-scale", "10"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=sandbox.env,
-    )
-    try:
-        assert process.stdout is not None
-        started = False  # telemetry flows during the walker's countdown, before the Start
-        for line in process.stdout:
-            event = json.loads(line)
-            started = started or (event["event"] == "command" and event["op"] == "start")
-            if started and event["event"] == "telemetry":
-                break
-        else:
-            pytest.fail(f"the session ended early: {process.stderr and process.stderr.read()}")
+    started = False  # telemetry flows during the walker's countdown, before the Start
+
+    def moving(line: str) -> bool:
+        nonlocal started
+        event = json.loads(line)
+        kind: str = event["event"]
+        started = started or (kind == "command" and event["op"] == "start")
+        return started and kind == "telemetry"
+
+    with session_under_way(sandbox, ("--json", "--time-scale", "10"), moving) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 def rest_of(process: subprocess.Popen[str]) -> tuple[int, list[dict[str, Any]], str]:

@@ -14,19 +14,16 @@ from retrotread import export
 from retrotread.errors import InputError
 from tests.support.export_sessions import Shape, fit_messages, png_size, session_events
 from tests.support.journals import write_journal
+from tests.support.settings import clean_environment
 
 SID = "20260302T080000Z-e1e1"
 
 
 @pytest.fixture
 def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.upper().startswith("RETROTREAD_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("RETROTREAD_DATA_DIR", str(tmp_path / "data"))
-    write_journal(tmp_path / "data" / "sessions", SID, session_events(Shape()))
-    return tmp_path / "data"
+    data = clean_environment(monkeypatch, tmp_path)
+    write_journal(data / "sessions", SID, session_events(Shape()))
+    return data
 
 
 def test_fit_to_a_file_by_id_prefix_and_last(data_dir: Path, tmp_path: Path) -> None:
@@ -40,15 +37,12 @@ def test_fit_to_a_file_by_id_prefix_and_last(data_dir: Path, tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_the_default_name_here_and_in_a_directory(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    written = export.export_session(None, "last", "tcx")
-    assert written.path == Path(f"{SID}.tcx")
-    assert (tmp_path / f"{SID}.tcx").read_bytes().startswith(b"<?xml")
+def test_a_directory_gets_the_session_s_own_name(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    written = export.export_session(None, "last", "tcx", str(out))
+    assert written.path == out / f"{SID}.tcx"
+    assert (out / f"{SID}.tcx").read_bytes().startswith(b"<?xml")
     written = export.plot_session(None, "last", str(out))
     assert written.path == out / f"{SID}.png"
     assert png_size((out / f"{SID}.png").read_bytes()) == (1200, 600)

@@ -10,7 +10,6 @@ backward speed, top and mean incline), not the coach's own idea of a level.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from retrotread.errors import InputError
 from retrotread.events import Direction
 from retrotread.history import coach
 from retrotread.history.coach import (
+    MIN_LEVEL_S,
     CoachLimits,
     Level,
     PastSession,
@@ -42,6 +42,7 @@ from retrotread.history.record import SessionLog
 from retrotread.session.plan import Plan
 from retrotread.session.programs import PROGRAM_NAMES, load_program
 from tests.support.journals import session_events, write_journal
+from tests.support.settings import clean_environment
 
 FIRST_STEPS = load_program("first-steps")
 PROGRAMS = {name: load_program(name) for name in PROGRAM_NAMES}
@@ -217,8 +218,55 @@ GAPS_H = st.one_of(
 )
 
 
+@dataclass(frozen=True)
+class History:
+    """Weeks of sessions by one walker within one set of limits, the moment the coach is asked,
+    and what it suggests then."""
+
+    limits: CoachLimits
+    past: list[PastSession]
+    now: datetime
+    suggestion: Suggestion
+
+    @property
+    def restarting(self) -> bool:
+        """Rule 1 applies: first-steps, whatever came before."""
+        return not self.past or self.now - self.past[-1].started_at > timedelta(days=28)
+
+    @property
+    def last_plan(self) -> Plan:
+        plan = self.past[-1].plan
+        assert plan is not None
+        return plan
+
+    def growth(self, name: str) -> tuple[float, float, float] | None:
+        """How the suggestion raised the `Measures` field `name`: (the last session's value, the
+        suggestion's, the lowest among the sessions a weekly limit is measured from: those of
+        the last 7 days and the one before them). None when rule 1 applies or it did not go up."""
+        if self.restarting:
+            return None
+        last = getattr(measure(self.last_plan), name)
+        new = getattr(measure(self.suggestion.plan), name)
+        if new <= last + EPS:
+            return None
+        week_ago = self.now - timedelta(days=7)
+        week = [s for s in self.past if s.started_at > week_ago]
+        before = [s for s in self.past if s.started_at <= week_ago]
+        # A session more than 28 days before the week's first is from before a restart (rule 1).
+        next_start = week[0].started_at if week else self.now
+        if before and next_start - before[-1].started_at > timedelta(days=28):
+            before = []
+        # A plan with under a minute of backward walking has no level (MIN_LEVEL_S): it says
+        # nothing of where the walker's week started.
+        measured = [measure(s.plan) for s in week + before[-1:] if s.plan is not None]
+        lowest = min(
+            (getattr(m, name) for m in measured if m.backward_s >= MIN_LEVEL_S), default=last
+        )
+        return last, new, lowest
+
+
 @st.composite
-def histories(draw: st.DrawFn) -> tuple[CoachLimits, list[PastSession], datetime]:
+def histories(draw: st.DrawFn) -> History:
     """Weeks of sessions by one walker within one set of limits, and the moment to ask."""
     limits = draw(limits_strategy())
     at = START
@@ -246,7 +294,7 @@ def histories(draw: st.DrawFn) -> tuple[CoachLimits, list[PastSession], datetime
             plan = fit(draw(own_plans()), limits)
         past.append(PastSession(started_at=at, plan=plan, **draw(ending())))
     now = at + timedelta(hours=draw(GAPS_H))
-    return limits, past, now
+    return History(limits, past, now, ask(limits, past, now))
 
 
 def ask(limits: CoachLimits, past: list[PastSession], now: datetime) -> Suggestion:
@@ -256,77 +304,46 @@ def ask(limits: CoachLimits, past: list[PastSession], now: datetime) -> Suggesti
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def restarting(past: list[PastSession], now: datetime) -> bool:
-    """Rule 1 applies: first-steps, whatever came before."""
-    return not past or now - past[-1].started_at > timedelta(days=28)
-
-
 # -- properties ---------------------------------------------------------------------------------
 
 
 @PROPERTY
 @given(histories())
-def test_never_more_than_one_variable_up_at_a_time(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    if restarting(past, now):
+def test_never_more_than_one_variable_up_at_a_time(history: History) -> None:
+    if history.restarting:
         return
-    assert past[-1].plan is not None
-    assert len(variables_up(past[-1].plan, suggestion.plan)) <= 1, suggestion.reason
+    suggestion = history.suggestion
+    assert len(variables_up(history.last_plan, suggestion.plan)) <= 1, suggestion.reason
 
 
 @PROPERTY
 @given(histories())
-def test_backward_time_grows_at_most_ten_percent_a_week(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    if restarting(past, now):
+def test_backward_time_grows_at_most_ten_percent_a_week(history: History) -> None:
+    grown = history.growth("backward_s")
+    if grown is None:
         return
-    last = measure(past[-1].plan).backward_s  # type: ignore[arg-type]
-    new = measure(suggestion.plan).backward_s
-    if new <= last + EPS:
-        return
-    week = [s for s in past if s.started_at > now - timedelta(days=7)]
-    before = [s for s in past if s.started_at <= now - timedelta(days=7)]
-    measured = week + before[-1:]
-    lowest = min(measure(s.plan).backward_s for s in measured)  # type: ignore[arg-type]
-    assert new <= lowest * 1.1 + EPS, suggestion.reason
+    last, new, lowest = grown
+    assert new <= lowest * 1.1 + EPS, history.suggestion.reason
     assert new - last <= 60 + EPS  # and at most one minute a session
 
 
 @PROPERTY
 @given(histories())
-def test_backward_speed_grows_at_most_a_tenth_a_week(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    if restarting(past, now):
+def test_backward_speed_grows_at_most_a_tenth_a_week(history: History) -> None:
+    grown = history.growth("top_mph")
+    if grown is None:
         return
-    last = measure(past[-1].plan).top_mph  # type: ignore[arg-type]
-    new = measure(suggestion.plan).top_mph
-    if new <= last + EPS:
-        return
-    week = [s for s in past if s.started_at > now - timedelta(days=7)]
-    before = [s for s in past if s.started_at <= now - timedelta(days=7)]
-    lowest = min(measure(s.plan).top_mph for s in week + before[-1:])  # type: ignore[arg-type]
-    assert new <= lowest + 0.1 + EPS, suggestion.reason
-    assert measure(suggestion.plan).backward_s >= 20 * 60 - EPS  # time first
+    _last, new, lowest = grown
+    assert new <= lowest + 0.1 + EPS, history.suggestion.reason
+    assert measure(history.suggestion.plan).backward_s >= 20 * 60 - EPS  # time first
 
 
 @PROPERTY
 @given(histories(), limits_strategy())
-def test_never_above_the_cap_nor_below_the_floor(
-    case: tuple[CoachLimits, list[PastSession], datetime], today: CoachLimits
-) -> None:
+def test_never_above_the_cap_nor_below_the_floor(history: History, today: CoachLimits) -> None:
     """Also when the limits changed since the sessions were walked (a lower cap today)."""
-    limits, past, now = case
-    for current in (limits, today):
-        suggestion = ask(current, past, now)
+    for current in (history.limits, today):
+        suggestion = ask(current, history.past, history.now)
         assert speeds_within(suggestion.plan, current), suggestion.plan
         assert suggestion.plan.reason == suggestion.reason
         # The plan the coach gives is one `run --plan` accepts, as TOML and as JSON.
@@ -337,53 +354,44 @@ def test_never_above_the_cap_nor_below_the_floor(
 @PROPERTY
 @given(histories())
 def test_a_safety_stop_or_hard_session_is_never_followed_by_a_harder_one(
-    case: tuple[CoachLimits, list[PastSession], datetime],
+    history: History,
 ) -> None:
     """After a safety stop, a heart-rate slow-down or RPE >= 15: easier or the same, in every
     measure (mean speed and mean incline too), and never a progress."""
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    if restarting(past, now) or not too_hard(past[-1]):
+    if history.restarting or not too_hard(history.past[-1]):
         return
-    assert past[-1].plan is not None
-    assert harder_in(past[-1].plan, suggestion.plan) == [], suggestion.reason
+    suggestion = history.suggestion
+    assert harder_in(history.last_plan, suggestion.plan) == [], suggestion.reason
     assert suggestion.kind in ("step-back", "repeat")
 
 
 @PROPERTY
 @given(histories())
-def test_progress_only_after_two_good_sessions(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
+def test_progress_only_after_two_good_sessions(history: History) -> None:
+    past, suggestion = history.past, history.suggestion
     if suggestion.kind != "progress":
         return
     assert len(past) >= 2
     assert good(past[-1]), past[-1]
     assert good(past[-2]), past[-2]
-    assert now - past[-1].started_at <= timedelta(days=14)
+    assert history.now - past[-1].started_at <= timedelta(days=14)
     assert not suggestion.rest
 
 
 @PROPERTY
 @given(histories())
-def test_a_long_gap_eases_and_a_month_restarts(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    if not past:
+def test_a_long_gap_eases_and_a_month_restarts(history: History) -> None:
+    suggestion = history.suggestion
+    if not history.past:
         assert suggestion.kind == "first-steps"
         return
-    gap = now - past[-1].started_at
+    gap = history.now - history.past[-1].started_at
     if gap > timedelta(days=28):
         assert suggestion.kind == "first-steps"
-        assert suggestion.plan.segments == fit(FIRST_STEPS, limits).segments
+        assert suggestion.plan.segments == fit(FIRST_STEPS, history.limits).segments
         assert "28 days" in suggestion.reason
     elif gap > timedelta(days=14):
-        assert past[-1].plan is not None
-        assert harder_in(past[-1].plan, suggestion.plan) == [], suggestion.reason
+        assert harder_in(history.last_plan, suggestion.plan) == [], suggestion.reason
         assert suggestion.kind in ("step-back", "repeat")
         assert "days since the last session" in suggestion.reason
 
@@ -391,29 +399,24 @@ def test_a_long_gap_eases_and_a_month_restarts(
 @PROPERTY
 @given(histories())
 def test_more_than_three_sessions_a_week_is_rest_with_a_plan_that_does_not_progress(
-    case: tuple[CoachLimits, list[PastSession], datetime],
+    history: History,
 ) -> None:
-    limits, past, now = case
-    suggestion = ask(limits, past, now)
-    in_week = sum(1 for s in past if s.started_at > now - timedelta(days=7))
+    suggestion = history.suggestion
+    in_week = sum(1 for s in history.past if s.started_at > history.now - timedelta(days=7))
     assert suggestion.rest == (in_week > 3)
     if suggestion.rest:
         assert suggestion.reason.startswith("Rest today")
         assert suggestion.note is not None
         assert suggestion.kind != "progress"
-        assert variables_up(past[-1].plan, suggestion.plan) == []  # type: ignore[arg-type]
+        assert variables_up(history.last_plan, suggestion.plan) == []
 
 
 @PROPERTY
 @given(histories())
-def test_the_history_order_and_future_sessions_do_not_matter(
-    case: tuple[CoachLimits, list[PastSession], datetime],
-) -> None:
-    limits, past, now = case
-    future = [PastSession(started_at=now + timedelta(hours=1), plan=FIRST_STEPS, rpe=20)]
-    assert suggest(list(reversed(past)) + future, limits, FIRST_STEPS, now=now) == ask(
-        limits, past, now
-    )
+def test_the_history_order_and_future_sessions_do_not_matter(history: History) -> None:
+    future = [PastSession(started_at=history.now + timedelta(hours=1), plan=FIRST_STEPS, rpe=20)]
+    shuffled = list(reversed(history.past)) + future
+    assert ask(history.limits, shuffled, history.now) == history.suggestion
 
 
 # -- levels ---------------------------------------------------------------------------------------
@@ -526,8 +529,19 @@ def at(day: float) -> datetime:
     return START + timedelta(days=day)
 
 
+def walked_twice(level: Level, second_day: float, **ending: Any) -> list[PastSession]:
+    """Two coach sessions at `level`, on day 0 and on `second_day`; `ending`: how the second
+    ended."""
+    return [coach_session(level, 0), coach_session(level, second_day, **ending)]
+
+
+def suggested(past: list[PastSession], day: float, limits: CoachLimits | None = None) -> Suggestion:
+    """What the coach suggests on `day` after `past`, within `limits` (the defaults if None)."""
+    return suggest(past, limits or CoachLimits(), FIRST_STEPS, now=at(day))
+
+
 def test_rule_1_no_session_yet_is_first_steps() -> None:
-    suggestion = suggest([], CoachLimits(), FIRST_STEPS, now=at(0))
+    suggestion = suggested([], 0)
     assert suggestion.kind == "first-steps"
     assert suggestion.plan.segments == FIRST_STEPS.segments
     assert suggestion.plan.name == "first-steps"
@@ -535,13 +549,13 @@ def test_rule_1_no_session_yet_is_first_steps() -> None:
 
 
 def test_rule_1_first_steps_fits_a_lower_cap() -> None:
-    suggestion = suggest([], CoachLimits(cap_mph=0.8), FIRST_STEPS, now=at(0))
+    suggestion = suggested([], 0, CoachLimits(cap_mph=0.8))
     assert max(s.ceiling_mph for s in suggestion.plan.segments) == 0.8
 
 
 def test_rule_1_none_in_28_days_starts_again() -> None:
-    past = [coach_session(Level(900, 150), 0), coach_session(Level(900, 150), 2)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(30.5))
+    past = walked_twice(Level(900, 150), 2)
+    suggestion = suggested(past, 30.5)
     assert suggestion.kind == "first-steps"
     assert suggestion.reason == (
         "No session in the last 28 days (the last on 2026-03-04): start again with first-steps."
@@ -550,7 +564,7 @@ def test_rule_1_none_in_28_days_starts_again() -> None:
 
 def test_rule_2_one_good_session_is_repeated() -> None:
     first = PastSession(started_at=at(0), plan=FIRST_STEPS)
-    suggestion = suggest([first], CoachLimits(), FIRST_STEPS, now=at(2))
+    suggestion = suggested([first], 2)
     assert suggestion.kind == "repeat"
     assert suggestion.plan.segments == FIRST_STEPS.segments
     assert "only one session so far" in suggestion.reason
@@ -559,7 +573,7 @@ def test_rule_2_one_good_session_is_repeated() -> None:
 def test_rule_3_two_good_first_steps_add_what_the_week_allows() -> None:
     past = [PastSession(started_at=at(0), plan=FIRST_STEPS, rpe=11),
             PastSession(started_at=at(2), plan=FIRST_STEPS)]  # fmt: skip
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    suggestion = suggested(past, 4)
     assert suggestion.kind == "progress"
     # 10 % of 4:30 is 27 s: 20 s in whole 10 s grains, at first-steps' mean speed.
     assert suggestion.level == Level(290, 70, 0)
@@ -571,8 +585,8 @@ def test_rule_3_two_good_first_steps_add_what_the_week_allows() -> None:
 
 
 def test_rule_3_a_full_minute_once_the_week_allows_it() -> None:
-    past = [coach_session(Level(600, 100), 0), coach_session(Level(600, 100), 3)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(8))
+    past = walked_twice(Level(600, 100), 3)
+    suggestion = suggested(past, 8)
     assert suggestion.level == Level(660, 100, 0)
     assert "backward time up 1 min" in suggestion.reason
 
@@ -583,7 +597,7 @@ def test_rule_3_the_weekly_limit_holds_time_back() -> None:
         coach_session(Level(660, 100), 3),
         coach_session(Level(660, 100), 5),
     ]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(6))
+    suggestion = suggested(past, 6)
     assert suggestion.kind == "repeat"
     assert suggestion.plan.segments == past[-1].plan.segments  # type: ignore[union-attr]
     assert suggestion.reason == (
@@ -598,37 +612,37 @@ def test_rule_3_a_shorter_session_in_the_week_counts_too() -> None:
         PastSession(started_at=at(3), plan=PROGRAMS["cooldown"]),  # 7 min
         coach_session(Level(900, 100), 5),
     ]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(6))
+    suggestion = suggested(past, 6)
     assert suggestion.kind == "repeat"
     assert "limit for the week" in suggestion.reason
 
 
 def test_rule_3_at_20_min_the_speed_goes_up_a_tenth_a_week() -> None:
-    past = [coach_session(Level(1200, 100), 0), coach_session(Level(1200, 100), 3)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(5))
+    past = walked_twice(Level(1200, 100), 3)
+    suggestion = suggested(past, 5)
     assert suggestion.level == Level(1200, 110, 0)
     assert suggestion.reason == (
         "The last two sessions went well: 20 min backward at 1.1 mph, 20 min reached, backward "
         "speed up 0.1 mph (at most +0.1 mph a week, up to your cap of 3.0 mph)."
     )
     again = [*past[1:], coach_session(Level(1200, 110), 5)]
-    held = suggest(again, CoachLimits(), FIRST_STEPS, now=at(7))
+    held = suggested(again, 7)
     assert held.kind == "repeat"
     assert "backward speed went up in the last 7 days" in held.reason
     # A week after the session that went faster, not after the suggestion.
-    assert suggest(again, CoachLimits(), FIRST_STEPS, now=at(11.9)).kind == "repeat"
-    later = suggest(again, CoachLimits(), FIRST_STEPS, now=at(12.1))
+    assert suggested(again, 11.9).kind == "repeat"
+    later = suggested(again, 12.1)
     assert later.level == Level(1200, 120, 0)
 
 
 def test_rule_3_at_the_cap_the_incline_goes_up_to_5_percent() -> None:
     limits = CoachLimits(cap_mph=1.5)
-    past = [coach_session(Level(1200, 150), 0), coach_session(Level(1200, 150), 8)]
-    suggestion = suggest(past, limits, FIRST_STEPS, now=at(10))
+    past = walked_twice(Level(1200, 150), 8)
+    suggestion = suggested(past, 10, limits)
     assert suggestion.level == Level(1200, 150, 10)
     assert "incline up 1 %" in suggestion.reason
-    top = [coach_session(Level(1200, 150, 50), 0), coach_session(Level(1200, 150, 50), 8)]
-    held = suggest(top, limits, FIRST_STEPS, now=at(10))
+    top = walked_twice(Level(1200, 150, 50), 8)
+    held = suggested(top, 10, limits)
     assert held.kind == "repeat"
     assert "top of the ladder" in held.reason
 
@@ -636,7 +650,7 @@ def test_rule_3_at_the_cap_the_incline_goes_up_to_5_percent() -> None:
 def test_rule_3_a_program_is_built_on_at_its_mean_speed() -> None:
     past = [PastSession(started_at=at(0), plan=PROGRAMS["athletic"]),
             PastSession(started_at=at(3), plan=PROGRAMS["athletic"])]  # fmt: skip
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(5))
+    suggestion = suggested(past, 5)
     # 14 min averaging 2.28 mph: a minute more at 2.2 mph, never its 3.0 mph top for longer.
     assert suggestion.level == Level(900, 220, 0)
     assert measure(suggestion.plan).top_mph == 2.2
@@ -659,8 +673,8 @@ def test_rule_3_a_program_is_built_on_at_its_mean_speed() -> None:
 def test_rule_2_anything_but_two_good_sessions_repeats_the_last_plan(
     ending: dict[str, Any], words: str
 ) -> None:
-    past = [coach_session(Level(600, 100), 0), coach_session(Level(600, 100), 2, **ending)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    past = walked_twice(Level(600, 100), 2, **ending)
+    suggestion = suggested(past, 4)
     assert suggestion.kind == "repeat"
     assert suggestion.plan.segments == past[-1].plan.segments  # type: ignore[union-attr]
     assert suggestion.reason == f"Repeat the last plan: the session on 2026-03-04 {words}."
@@ -668,7 +682,7 @@ def test_rule_2_anything_but_two_good_sessions_repeats_the_last_plan(
 
 def test_rule_2_the_session_before_last_counts_as_well() -> None:
     past = [coach_session(Level(600, 100), 0, rpe=14), coach_session(Level(600, 100), 2)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    suggestion = suggested(past, 4)
     assert suggestion.kind == "repeat"
     assert "the session on 2026-03-02 was rated RPE 14" in suggestion.reason
 
@@ -687,8 +701,8 @@ def test_rule_2_the_session_before_last_counts_as_well() -> None:
 def test_rule_2_a_safety_stop_slow_down_or_rpe_15_steps_back_one_level(
     ending: dict[str, Any], words: str
 ) -> None:
-    past = [coach_session(Level(600, 100), 0), coach_session(Level(600, 100), 2, **ending)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    past = walked_twice(Level(600, 100), 2, **ending)
+    suggestion = suggested(past, 4)
     assert suggestion.kind == "step-back"
     assert suggestion.level == Level(540, 100, 0)
     assert suggestion.reason == (
@@ -698,7 +712,7 @@ def test_rule_2_a_safety_stop_slow_down_or_rpe_15_steps_back_one_level(
 
 def test_rule_2_at_the_bottom_the_last_plan_is_repeated() -> None:
     past = [coach_session(Level(180, 50), 0, rpe=17)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(1))
+    suggestion = suggested(past, 1)
     assert suggestion.kind == "repeat"
     assert suggestion.reason == (
         "Repeat the last plan, already the easiest level: the last session was rated RPE 17 "
@@ -707,23 +721,23 @@ def test_rule_2_at_the_bottom_the_last_plan_is_repeated() -> None:
 
 
 def test_rule_4_a_gap_of_more_than_14_days_eases_a_level_per_14_days() -> None:
-    past = [coach_session(Level(600, 100), 0), coach_session(Level(600, 100), 2)]
-    one = suggest(past, CoachLimits(), FIRST_STEPS, now=at(2 + 15))
+    past = walked_twice(Level(600, 100), 2)
+    one = suggested(past, 2 + 15)
     assert one.kind == "step-back"
     assert one.level == Level(540, 100, 0)
     assert (
         one.reason == "One level easier, 9 min backward at 1.0 mph: 15 days since the last session."
     )
-    two = suggest(past, CoachLimits(), FIRST_STEPS, now=at(2 + 28))
+    two = suggested(past, 2 + 28)
     assert two.level == Level(480, 100, 0)
     assert two.reason.startswith("2 levels easier, 8 min backward at 1.0 mph: 28 days")
-    near = suggest(past, CoachLimits(), FIRST_STEPS, now=at(2 + 13.9))
+    near = suggested(past, 2 + 13.9)
     assert near.kind == "progress"
 
 
 def test_rule_4_a_gap_after_a_hard_session_adds_up() -> None:
-    past = [coach_session(Level(600, 100), 0), coach_session(Level(600, 100), 2, rpe=16)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(2 + 15))
+    past = walked_twice(Level(600, 100), 2, rpe=16)
+    suggestion = suggested(past, 2 + 15)
     assert suggestion.level == Level(480, 100, 0)
     assert suggestion.reason == (
         "2 levels easier, 8 min backward at 1.0 mph: the last session was rated RPE 16 (15 or "
@@ -733,7 +747,7 @@ def test_rule_4_a_gap_after_a_hard_session_adds_up() -> None:
 
 def test_rule_5_more_than_three_sessions_in_7_days_is_rest() -> None:
     past = [coach_session(Level(600, 100), day) for day in (0, 1, 2, 3)]
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    suggestion = suggested(past, 4)
     assert suggestion.rest
     assert suggestion.kind == "repeat"
     assert suggestion.note == (
@@ -744,22 +758,22 @@ def test_rule_5_more_than_three_sessions_in_7_days_is_rest() -> None:
         "need rest."
     )
     assert suggestion.plan.segments == past[-1].plan.segments  # type: ignore[union-attr]
-    fewer = suggest(past[1:], CoachLimits(), FIRST_STEPS, now=at(4))
+    fewer = suggested(past[1:], 4)
     assert not fewer.rest
 
 
 def test_rule_5_rest_after_a_hard_session_still_eases() -> None:
     past = [coach_session(Level(600, 100), day) for day in (0, 1, 2)]
     past.append(coach_session(Level(600, 100), 3, rpe=18))
-    suggestion = suggest(past, CoachLimits(), FIRST_STEPS, now=at(4))
+    suggestion = suggested(past, 4)
     assert suggestion.rest
     assert suggestion.kind == "step-back"
     assert suggestion.level == Level(540, 100, 0)
 
 
 def test_a_lower_cap_today_lowers_a_repeated_plan() -> None:
-    past = [coach_session(Level(600, 200), 0), coach_session(Level(600, 200), 2, rpe=14)]
-    suggestion = suggest(past, CoachLimits(cap_mph=1.5), FIRST_STEPS, now=at(4))
+    past = walked_twice(Level(600, 200), 2, rpe=14)
+    suggestion = suggested(past, 4, CoachLimits(cap_mph=1.5))
     assert suggestion.kind == "repeat"
     assert max(s.ceiling_mph for s in suggestion.plan.segments) == 1.5
 
@@ -770,7 +784,7 @@ def test_a_walker_who_walks_well_twice_a_week_reaches_20_min_then_speeds_up() ->
     day = 0.0
     weeks_to_20 = None
     while day < 7 * 40:
-        plan = suggest(past, CoachLimits(), FIRST_STEPS, now=at(day)).plan
+        plan = suggested(past, day).plan
         past.append(PastSession(started_at=at(day), plan=plan, rpe=12))
         if weeks_to_20 is None and measure(plan).backward_s >= 1200:
             weeks_to_20 = day / 7
@@ -850,8 +864,7 @@ def test_a_damaged_recent_journal_is_refused_naming_it(tmp_path: Path) -> None:
 def test_suggest_for_reads_the_data_dir_and_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in [n for n in os.environ if n.startswith("RETROTREAD_")]:
-        monkeypatch.delenv(name)
+    clean_environment(monkeypatch, tmp_path, data_dir=False)
     config = tmp_path / "config.toml"
     config.write_text('[safety]\nmax_backward_mph = 0.6\n[user]\nname = "Alex"\n')
     settings_ = load_settings(config)

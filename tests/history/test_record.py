@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from retrotread.energy import MAX_SAMPLE_GAP_S
 from retrotread.events import ConnectedEvent, Direction, SegmentEvent, SummaryEvent, TelemetryEvent
-from retrotread.history.record import MAX_SAMPLE_GAP_S, SessionLog, started_at_of
+from retrotread.history.record import SessionLog, started_at_of
 from tests.support.journals import session_events, session_id
 
 

@@ -93,5 +93,5 @@ def test_commanded_speed_steps_follow_the_writes() -> None:
 
 
 def test_heart_rate_sources_most_samples_first() -> None:
-    assert timeline.heart_rate_sources(session_log(Shape(heart_rate_source="strap"))) == ("strap",)
-    assert timeline.heart_rate_sources(session_log(Shape(heart_rate=False))) == ()
+    assert session_log(Shape(heart_rate_source="strap")).heart_rate_sources == ("strap",)
+    assert session_log(Shape(heart_rate=False)).heart_rate_sources == ()

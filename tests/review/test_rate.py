@@ -14,16 +14,12 @@ import pytest
 from retrotread import review
 from retrotread.errors import InputError
 from tests.support.journals import session_events, session_id, write_journal
+from tests.support.settings import clean_environment
 
 
 @pytest.fixture
 def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.upper().startswith("RETROTREAD_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("RETROTREAD_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+    return clean_environment(monkeypatch, tmp_path)
 
 
 def journal(data_dir: Path, day: int = 0, *, ended: bool = True, tail: str = "") -> Path:

@@ -72,7 +72,7 @@ def test_a_completed_session_in_words() -> None:
     log = walk(StoppedEvent(t=94.0, reason="completed", belt_mph=0.0, source="program"))
     assert session_summary(log).splitlines() == [
         "Program complete.",
-        "  time        01:34 in all: 01:00 backward, 00:30 forward",
+        "  time        1:34 in all: 1:00 backward, 0:30 forward",
         "  backward    1.0 mph on average",
         "  distance    328 ft",
         "  heart rate  97 bpm on average, 110 bpm at most (strap)",
@@ -109,7 +109,7 @@ def test_ctrl_c_and_no_heart_rate_and_no_backward_walking() -> None:
     )
     lines = session_summary(log).splitlines()
     assert lines[0] == "Stopped by you (Ctrl-C)."
-    assert "  time        01:34 in all: 00:00 backward, 01:30 forward" in lines
+    assert "  time        1:34 in all: 0:00 backward, 1:30 forward" in lines
     assert "  backward    none" in lines
     assert "  heart rate  none reported" in lines
 

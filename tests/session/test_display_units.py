@@ -4,7 +4,6 @@ goes through `load_settings`, errors included. Program names get a "did you mean
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,29 @@ import pytest
 from retrotread.config import load_settings
 from retrotread.errors import InputError
 from retrotread.session.programs import display_units, load_program, program_or_plan
+from tests.support.settings import clean_environment
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.upper().startswith("RETROTREAD_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("RETROTREAD_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_environment(monkeypatch, tmp_path)
 
 
 def user_file(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "xdg" / "retrotread" / "config.toml"
+    path = tmp_path / "xdg-config" / "retrotread" / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def given_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str | None, env: dict[str, str]
+) -> None:
+    """The user's config file (none when `user` is None) and environment variables."""
+    if user is not None:
+        user_file(tmp_path, user)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
 
 
 METRIC = '[display]\nunits = "metric"\n'
@@ -58,14 +63,11 @@ def test_the_quick_reading_equals_the_settings(
     env: dict[str, str],
     expected: str,
 ) -> None:
-    if user is not None:
-        user_file(tmp_path, user)
+    given_user(tmp_path, monkeypatch, user, env)
     config = None
     if given is not None:
         config = tmp_path / "given.toml"
         config.write_text(given, encoding="utf-8")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     assert display_units(config) == expected
     assert load_settings(config).display.units == expected
 
@@ -86,10 +88,7 @@ def test_what_it_cannot_read_plainly_is_refused_as_the_settings_refuse_it(
     env: dict[str, str],
     named: str,
 ) -> None:
-    if user is not None:
-        user_file(tmp_path, user)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    given_user(tmp_path, monkeypatch, user, env)
     with pytest.raises(InputError, match=named):
         display_units()
 

@@ -3,7 +3,6 @@ for each fault kind and each quirk profile, and the outside controls of a runnin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -31,7 +30,14 @@ from retrotread.session.control import SessionControl
 from retrotread.session.engine import Session
 from retrotread.session.journal import read_journal
 from simulators.harness import Simulator
-from tests.support.sessions import SHORT_PLAN, control_writes, simulate, write_plan
+from tests.support.sessions import (
+    SHORT_PLAN,
+    control_writes,
+    pause_then_resume,
+    simulate,
+    turning_plan,
+    write_plan,
+)
 
 
 def test_first_steps_completes_with_every_event_in_order(tmp_path: Path) -> None:
@@ -174,18 +180,7 @@ def test_coarse_grid_rounds_the_ceiling_down(tmp_path: Path) -> None:
 
 
 def test_direction_changes_are_bridged_by_a_turnaround(tmp_path: Path) -> None:
-    plan = """
-name = "turns"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 40
-target_mph = 2.0
-[[segments]]
-name = "back"
-duration_s = 60
-target_mph = 1.0
-"""
+    plan = turning_plan(forward=(40, 2.0), backward=(60, 1.0))
     run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
     assert run.exit_code == 0
     back = next(e for e in run.of(SegmentEvent) if e.name == "back")
@@ -209,18 +204,7 @@ def test_pause_mode_turnaround_pauses_then_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RETROTREAD_SAFETY__TURNAROUND_MODE", "pause")
-    plan = """
-name = "turns"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 30
-target_mph = 1.0
-[[segments]]
-name = "back"
-duration_s = 30
-target_mph = 0.8
-"""
+    plan = turning_plan(forward=(30, 1.0), backward=(30, 0.8))
     run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
     assert run.exit_code == 0
     ops = [e.op for e in run.of(CommandEvent)]
@@ -343,28 +327,11 @@ def test_confirmation_refused_means_nothing_moves(tmp_path: Path) -> None:
 def test_an_outside_pause_holds_the_program_until_the_walker_resumes(tmp_path: Path) -> None:
     """A remote pause stops the belt and the program's clock; only the local resume (the live
     view's key) starts it again, at the floor, and the program then completes."""
-    from retrotread.session.engine import Session
-
-    @contextlib.asynccontextmanager
-    async def pause_then_resume(control: SessionControl) -> AsyncIterator[None]:
-        assert isinstance(control, Session)
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Future[object]] = []
-
-        def on_event(event: Event) -> None:
-            if isinstance(event, SegmentEvent) and event.index == 1:
-                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
-                loop.call_later(
-                    30, lambda: tasks.append(asyncio.ensure_future(control.resume_local()))
-                )
-
-        remove = control.add_listener(on_event)
-        yield
-        remove()
-        await asyncio.gather(*tasks)
-
+    in_the_second_segment = pause_then_resume(
+        lambda event: isinstance(event, SegmentEvent) and event.index == 1, resume_after_s=30
+    )
     run = simulate(
-        tmp_path, plan_file=write_plan(tmp_path, SHORT_PLAN), attachments=(pause_then_resume,)
+        tmp_path, plan_file=write_plan(tmp_path, SHORT_PLAN), attachments=(in_the_second_segment,)
     )
     assert (run.exit_code, run.stopped.reason) == (0, "completed")
     commands = [e for e in run.of(CommandEvent)]
@@ -383,42 +350,13 @@ def test_a_remote_pause_during_a_paused_turnaround_is_not_resumed_by_the_program
 ) -> None:
     """The turn-around resumes only its own pause: a pause from MQTT during the hold keeps the
     belt still until the walker resumes it."""
-    from retrotread.session.engine import Session
-
     monkeypatch.setenv("RETROTREAD_SAFETY__TURNAROUND_MODE", "pause")
-    plan = """
-name = "turns"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 20
-target_mph = 1.0
-[[segments]]
-name = "back"
-duration_s = 20
-target_mph = 0.8
-"""
+    plan = turning_plan(forward=(20, 1.0), backward=(20, 0.8))
     walker_resumes_after_s = 40.0
-
-    @contextlib.asynccontextmanager
-    async def pause_during_the_hold(control: SessionControl) -> AsyncIterator[None]:
-        assert isinstance(control, Session)
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Future[object]] = []
-
-        def on_event(event: Event) -> None:
-            if isinstance(event, PromptEvent) and "Turn around" in event.message:
-                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
-                loop.call_later(
-                    walker_resumes_after_s,
-                    lambda: tasks.append(asyncio.ensure_future(control.resume_local())),
-                )
-
-        remove = control.add_listener(on_event)
-        yield
-        remove()
-        await asyncio.gather(*tasks)
-
+    pause_during_the_hold = pause_then_resume(
+        lambda event: isinstance(event, PromptEvent) and "Turn around" in event.message,
+        walker_resumes_after_s,
+    )
     run = simulate(
         tmp_path, plan_file=write_plan(tmp_path, plan), attachments=(pause_during_the_hold,)
     )
@@ -438,37 +376,10 @@ def test_a_remote_pause_during_a_floor_hold_waits_for_the_walker_and_counts_down
     its own countdown for a belt that will not move; the walker's resume counts down instead,
     at least 3 s before the Start, and then the ramp up finishes the turn-around."""
     monkeypatch.setenv("RETROTREAD_SAFETY__TURNAROUND_MODE", "floor")
-    plan = """
-name = "turns"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 20
-target_mph = 1.0
-[[segments]]
-name = "back"
-duration_s = 30
-target_mph = 1.0
-"""
-
-    @contextlib.asynccontextmanager
-    async def pause_during_the_hold(control: SessionControl) -> AsyncIterator[None]:
-        assert isinstance(control, Session)
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Future[object]] = []
-
-        def on_event(event: Event) -> None:
-            if isinstance(event, PromptEvent) and event.phase == "turn":
-                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
-                loop.call_later(
-                    20, lambda: tasks.append(asyncio.ensure_future(control.resume_local()))
-                )
-
-        remove = control.add_listener(on_event)
-        yield
-        remove()
-        await asyncio.gather(*tasks)
-
+    plan = turning_plan(forward=(20, 1.0), backward=(30, 1.0))
+    pause_during_the_hold = pause_then_resume(
+        lambda event: isinstance(event, PromptEvent) and event.phase == "turn", resume_after_s=20
+    )
     run = simulate(
         tmp_path, plan_file=write_plan(tmp_path, plan), attachments=(pause_during_the_hold,)
     )

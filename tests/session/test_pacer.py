@@ -19,7 +19,7 @@ from retrotread.session.pacer import (
     zone_adjusted_mph,
 )
 from retrotread.session.plan import Segment
-from tests.support.sessions import simulate, write_plan
+from tests.support.sessions import simulate, turning_plan, write_plan
 
 ZONE = Segment(
     name="zone", duration_s=600, min_mph=1.0, max_mph=2.0, hr_min_bpm=100, hr_max_bpm=120
@@ -228,18 +228,7 @@ target_mph = 2.0
     assert run.stopped.t <= program_end + 1.0
 
 
-OFFSET_PLAN = """
-name = "offset"
-[[segments]]
-name = "fwd"
-direction = "forward"
-duration_s = 30
-target_mph = 1.0
-[[segments]]
-name = "back"
-duration_s = 30
-target_mph = 0.7
-"""
+OFFSET_PLAN = turning_plan(forward=(30, 1.0), backward=(30, 0.7))
 
 
 def test_a_belt_that_settles_a_little_above_the_floor_still_turns(tmp_path: Path) -> None:
@@ -258,7 +247,7 @@ def test_a_belt_that_settles_a_little_above_the_floor_still_turns(tmp_path: Path
 
 
 def test_a_turn_around_at_a_target_equal_to_the_floor_has_no_ramp(tmp_path: Path) -> None:
-    plan = OFFSET_PLAN.replace("target_mph = 0.7", "target_mph = 0.5")
+    plan = turning_plan(forward=(30, 1.0), backward=(30, 0.5))
     run = simulate(tmp_path, plan_file=write_plan(tmp_path, plan))
     assert run.exit_code == 0
     phases = [e.phase for e in run.of(PromptEvent) if e.kind == "turnaround"]

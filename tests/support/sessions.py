@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -65,6 +66,67 @@ name = "brisk"
 duration_s = 40
 target_mph = 1.5
 """
+
+# Long enough at one speed for the struggle governor to watch the walker's steps.
+STEADY_PLAN = """
+name = "steady"
+[[segments]]
+name = "warm"
+duration_s = 20
+target_mph = 0.8
+[[segments]]
+name = "steady"
+duration_s = 200
+target_mph = 1.5
+[[segments]]
+name = "steady on"
+duration_s = 60
+target_mph = 1.5
+"""
+
+
+def turning_plan(forward: tuple[float, float], backward: tuple[float, float]) -> str:
+    """A plan that walks forward, then turns around: (seconds, target mph) of each segment."""
+    return f"""
+name = "turns"
+[[segments]]
+name = "fwd"
+direction = "forward"
+duration_s = {forward[0]}
+target_mph = {forward[1]}
+[[segments]]
+name = "back"
+duration_s = {backward[0]}
+target_mph = {backward[1]}
+"""
+
+
+def pause_then_resume(when: Callable[[Event], bool], resume_after_s: float) -> SessionAttachment:
+    """An attachment that pauses the session as MQTT would at each event `when` accepts, and
+    resumes it the walker's way (the live view's key) `resume_after_s` later on the session's
+    clock; it waits for both before the session is left."""
+    from retrotread.session.engine import Session
+
+    @contextlib.asynccontextmanager
+    async def attachment(control: SessionControl) -> AsyncIterator[None]:
+        assert isinstance(control, Session)
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Future[object]] = []
+
+        def on_event(event: Event) -> None:
+            if when(event):
+                tasks.append(asyncio.ensure_future(control.pause("mqtt")))
+                loop.call_later(
+                    resume_after_s,
+                    lambda: tasks.append(asyncio.ensure_future(control.resume_local())),
+                )
+
+        remove = control.add_listener(on_event)
+        yield
+        remove()
+        await asyncio.gather(*tasks)
+
+    return attachment
 
 
 def simulate(

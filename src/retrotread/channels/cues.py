@@ -11,7 +11,9 @@ that it lands before `summary` (the belt is at 0 by then, nothing is left to pro
 `belt_moving` once the stop procedure has given up. Speech
 runs in its own process, one at a time; a process's end is noticed by a waiting thread, never
 by the event loop. A newer cue of a kind replaces a queued one of that kind, so cues never pile
-up, and an engine that is missing or fails degrades to the terminal bell with one warning.
+up; a stop's cues go before the others queued, and a `stopping` or `belt_moving` cue cuts off
+whatever else is being said. An engine that is missing, fails or hangs (a blocked audio device)
+degrades to the terminal bell with one warning.
 """
 
 from __future__ import annotations
@@ -91,6 +93,17 @@ class Bell:
 
 
 SPEAK_AFTER_S = 0.05
+# The cues about a stop: said before any other queued cue (in the order they came).
+STOP_KINDS: frozenset[CueKind] = frozenset({"stopping", "stopped", "belt_moving"})
+# Said before the rest too, after the stop's: the heart-rate slow-downs.
+SAFETY_KINDS: frozenset[CueKind] = STOP_KINDS | {"heart_rate"}
+# These cut off the engine saying anything but a stop's cue: the walker must hear them now.
+CUTTING_KINDS: frozenset[CueKind] = frozenset({"stopping", "belt_moving"})
+# An engine gets this long for a cue at the least (its start, the audio device opening) ...
+SPEECH_TIMEOUT_MIN_S = 10.0
+# ... and this many times the cue's length at the configured rate: past that it is hung.
+SPEECH_TIMEOUT_PER_WORD = 4.0
+DEFAULT_RATE_WPM = 150
 
 
 class Speech:
@@ -99,23 +112,37 @@ class Speech:
 
     `argv` + [text] is run with no terminal I/O (an engine's complaints about a missing sound
     card must not reach the walker's screen). Cues waiting for the engine are kept one per kind,
-    a newer one replacing the older text in its place. A spawn error or a non-zero exit switches
-    to `fallback` for good, with one warning."""
+    a newer one replacing the older text in its place; the worker takes a stop's cues first,
+    then a heart-rate one, then the oldest. A `stopping` or `belt_moving` cue terminates the
+    engine saying any other kind (what it said is out of date once the belt is stopping). A
+    spawn error, a non-zero exit, or an engine still running after its time (`timeout_for`:
+    `min_timeout_s`, or a generous allowance per word at `rate_wpm`, whichever is longer; an
+    engine blocked on an audio device would otherwise silence every later cue, the stop's
+    included) switches to `fallback` for good, with one warning."""
 
     def __init__(
         self,
         argv: Sequence[str],
         fallback: Voice,
         loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        rate_wpm: int = DEFAULT_RATE_WPM,
+        min_timeout_s: float = SPEECH_TIMEOUT_MIN_S,
     ) -> None:
         self._argv = list(argv)
         self._fallback = fallback
         self._loop = loop or asyncio.get_running_loop()
+        self._rate_wpm = rate_wpm
+        self._min_timeout_s = min_timeout_s
         # Shared with the worker thread, under `_lock`: the queue (one text per kind, in the
-        # order the kinds were first queued) and whether an engine is running or we are closing.
+        # order the kinds were first queued), the kind being said and its process, whether
+        # that process was cut off, and whether an engine is running or we are closing.
         self._lock = threading.Lock()
         self._pending: dict[CueKind, str] = {}
         self._speaking = False
+        self._saying: CueKind | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._cut = False
         self._closing = False
         self._wake = threading.Event()  # set: the worker has something to look at
         self._failed = False
@@ -147,7 +174,36 @@ class Speech:
         self._idle.clear()
         # Handed over a moment later, not in this loop pass: a stop's acknowledgements (to
         # `retrotread stop`, MQTT) go out before anything else competes for the interpreter.
-        self._loop.call_later(SPEAK_AFTER_S, self._wake.set)
+        self._loop.call_later(SPEAK_AFTER_S, self._hand_over, kind)
+
+    def _hand_over(self, kind: CueKind) -> None:
+        """On the loop, SPEAK_AFTER_S after `say`: wake the worker; for a cue that must be
+        heard now, end the engine saying a cue of another sort (a signal, which never blocks)."""
+        process = None
+        if kind in CUTTING_KINDS:
+            with self._lock:
+                saying = self._saying
+                if saying is not None and saying not in STOP_KINDS and kind in self._pending:
+                    self._cut = True
+                    process = self._process  # None until started: the worker ends it then
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.terminate()
+        self._wake.set()
+
+    def timeout_for(self, text: str) -> float:
+        """How long the engine may take to say `text` before it counts as hung."""
+        words = max(1, len(text.split()))
+        return max(self._min_timeout_s, words * 60.0 / self._rate_wpm * SPEECH_TIMEOUT_PER_WORD)
+
+    def _next_kind(self) -> CueKind:
+        """Under `_lock`, with something queued: a stop's cue, else a heart-rate one, else
+        the oldest."""
+        for first in (STOP_KINDS, SAFETY_KINDS):
+            for kind in self._pending:
+                if kind in first:
+                    return kind
+        return next(iter(self._pending))
 
     def _work(self) -> None:
         """The worker thread: speak queued cues one at a time until closed or failed."""
@@ -161,9 +217,11 @@ class Speech:
                         return
                     self._to_loop(self._set_idle_if_quiet)
                     continue
-                kind = next(iter(self._pending))
+                kind = self._next_kind()
                 text = self._pending.pop(kind)
                 self._speaking = True
+                self._saying = kind
+                self._cut = False
             try:
                 process = subprocess.Popen(
                     [*self._argv, text],
@@ -176,8 +234,30 @@ class Speech:
                 why = f"the speech engine could not be started ({err})"
                 self._to_loop(self._fail, why, (kind, text))
                 return
+            with self._lock:
+                self._process = process
+                if self._cut:  # cut off while it was being started
+                    with contextlib.suppress(OSError):
+                        process.terminate()
             self.spoken += 1
-            code = process.wait()
+            timeout = self.timeout_for(text)
+            try:
+                code: int | None = process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    process.kill()
+                process.wait()
+                code = None
+            with self._lock:
+                self._process = None
+                self._saying = None
+                cut = self._cut
+            if cut:
+                continue  # ended on purpose: a stop's cue is next
+            if code is None:
+                why = f"the speech engine did not finish a cue within {timeout:g} s"
+                self._to_loop(self._fail, why, (kind, text))
+                return
             if code != 0:
                 self._to_loop(self._fail, f"the speech engine exited with status {code}", None)
                 return
@@ -252,7 +332,7 @@ def voice_for(
     argv = engine_argv(config)
     installed = shutil.which(argv[0]) is not None
     if installed:
-        return Speech(argv, bell, loop)
+        return Speech(argv, bell, loop, rate_wpm=config.rate_wpm)
     if mode == "speech":
         log.warning(
             "the speech engine is not installed: cues fall back to the terminal bell",

@@ -8,16 +8,38 @@ A sink whose destination is gone for good (a reader that went away, a full disk)
 `SinkClosed` once; the session then detaches it and says why in one line. Nothing a sink does may
 reach the belt: the session goes on either way.
 
-The words people read about a session live here too, in the `[display] units`: who or what
-stopped it (`stop_cause`, never a bare `estop`), who paused the belt, what the supervisor saw.
-The live view and the end-of-session summary use the same words.
+Nor may a sink wait. The session's loop runs the supervisor, its watchdogs and every remote stop,
+and a plain write blocks for as long as the reader does not read (`run --json | less`, a terminal
+paused with Ctrl-S, a reader that went to sleep). So a stream with a file descriptor gets one
+writer thread per destination (`StreamWriter`; stdout and stderr on the same pipe or terminal
+share one, so their lines stay in order): the loop only queues a line. A queue that reaches
+QUEUE_LIMIT_CHARS drops lines, with one warning (the journal, a file written apart from these,
+keeps every event). `drain_outputs` waits, boundedly, for what is queued once the session is
+over; `queued_std_streams` sends everything else written to `sys.stdout` and `sys.stderr`
+meanwhile (logs, the bell) the same way.
+
+Lines are in the `[display] units` and in the words of `retrotread.wording` (who or what stopped
+the session, never a bare `estop`; who paused the belt; what the supervisor saw), which the live
+view, the end-of-session summary, the plot and `history` share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import atexit
+import contextlib
+import io
+import os
+import select
+import stat
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
+
+import structlog
 
 from retrotread.errors import SinkClosed
 from retrotread.events import (
@@ -27,46 +49,399 @@ from retrotread.events import (
     Event,
     PromptEvent,
     SafetyEvent,
-    SafetyReason,
     SegmentEvent,
     StoppedEvent,
-    StopReason,
     SummaryEvent,
     TelemetryEvent,
 )
 from retrotread.logs import give_up_stream
 from retrotread.units import IMPERIAL, format_distance, format_speed, kmh_to_mph
+from retrotread.wording import (
+    by_whom,
+    clock,
+    heart_rate_text,
+    safety_words,
+    stop_cause,
+    turnaround_phases,
+)
 
 EventSink = Callable[[Event], None]
 
+log = structlog.get_logger(__name__)
+
+QUEUE_LIMIT_CHARS = 4 * 1024 * 1024
+"""Text one destination may hold queued while its reader does not read: hours of a session's
+events at real time, so a reader that pauses (`less`, Ctrl-S) loses nothing; past it lines are
+dropped until the reader takes some."""
+CHUNK_CHARS = 16 * 1024
+"""At most this much text per write: progress stays visible to `drain_outputs`."""
+DRAIN_STALL_S = 2.0
+"""After the session, a destination that took nothing for this long is given up."""
+DRAIN_LIMIT_S = 30.0
+"""After the session, the longest wait for all queued text (a reader that reads very slowly)."""
+
+
+class StreamWriter:
+    """One thread writing queued text to one destination (a file descriptor), so that the writer
+    never waits for its reader.
+
+    `put` never blocks: it appends to a queue of at most `limit_chars` characters and drops the
+    line when the queue is full (one warning, the first time). The thread writes with `os.write`
+    on the descriptor, not through the Python stream: a thread stuck in a write must not hold the
+    stream's buffer lock, which the interpreter takes at exit to flush `sys.stdout`. A write that
+    fails (the reader went away) ends the thread and gives the destination up (`give_up_stream`);
+    the next `put` raises `SinkClosed`."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        fd: int,
+        name: str,
+        *,
+        limit_chars: int = QUEUE_LIMIT_CHARS,
+    ) -> None:
+        self.name = name
+        self._fd = fd
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        self._streams: list[TextIO] = [stream]
+        self._limit = limit_chars
+        self._queue: deque[tuple[str, str]] = deque()
+        self._queued = 0
+        self._busy = 0  # the lines of the batch being written
+        self._progress_t = time.monotonic()
+        self._failure: BaseException | None = None
+        self._failed_note = ""
+        self._abandoned = False  # given up after the session: said already, lines dropped
+        self.reported = False  # a sink or `drain_outputs` has said that the destination is gone
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=f"retrotread-{name}", daemon=True)
+        self._thread.start()
+
+    def serve(self, stream: TextIO) -> None:
+        """Another stream object for the same destination: given up with it."""
+        if all(stream is not known for known in self._streams):
+            self._streams.append(stream)
+
+    @property
+    def usable(self) -> bool:
+        return self._failure is None and self._thread.is_alive()
+
+    @property
+    def idle(self) -> bool:
+        return not self._queue and not self._busy
+
+    def put(self, text: str, closed_note: str = "") -> None:
+        """Queue `text`; `SinkClosed(closed_note)` once the destination is gone."""
+        warn = False
+        with self._cond:
+            if self._abandoned:
+                return
+            if self._failure is not None:
+                self.reported = True
+                raise SinkClosed(closed_note) from self._failure
+            if self._queued + len(text) > self._limit:
+                self.dropped += 1
+                warn = self.dropped == 1
+            else:
+                self._queue.append((text, closed_note))
+                self._queued += len(text)
+                self._cond.notify()
+        if warn:  # outside the lock: the warning may come back here (stderr's own writer)
+            with contextlib.suppress(Exception):
+                log.warning(
+                    f"{self.name} is not being read: lines are dropped while it is full "
+                    "(the journal keeps every event)"
+                )
+
+    def drain(self, until: float, stall_s: float) -> bool:
+        """Wait until all queued text is written; False when the reader took nothing for
+        `stall_s` seconds, the monotonic clock passed `until`, or the destination is gone."""
+        started = time.monotonic()
+        with self._cond:
+            while not self.idle and self._failure is None:
+                now = time.monotonic()
+                quiet = now - max(started, self._progress_t)
+                if now >= until or quiet >= stall_s:
+                    return False
+                self._cond.wait(min(until - now, stall_s - quiet))
+            return self._failure is None
+
+    def abandon(self) -> int:
+        """Give the destination up (its reader stalled): how many queued lines are lost."""
+        with self._cond:
+            lost = len(self._queue) + self._busy
+            self._queue.clear()
+            self._queued = 0
+            if self._failure is None:
+                self._failure = TimeoutError(f"{self.name} is not being read")
+                self._abandoned = self.reported = True
+            self._cond.notify_all()
+        self._give_up()
+        return lost
+
+    def close(self, timeout_s: float = 1.0) -> bool:
+        """Write nothing more, queued or not, and wait up to `timeout_s` for the thread to end:
+        True when it did (it no longer touches the descriptor, which may then be closed)."""
+        with self._cond:
+            self._queue.clear()
+            self._queued = 0
+            if self._failure is None:
+                self._failure = ValueError(f"{self.name} writer closed")
+                self.reported = True
+            self._cond.notify_all()
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def unreported_failure(self) -> str | None:
+        """The closed note of a failure no sink has said yet (it happened after the last line
+        its sinks were given), once."""
+        with self._cond:
+            if self._failure is None or self.reported:
+                return None
+            self.reported = True
+            return self._failed_note or f"{self.name} closed: its lines are no longer written"
+
+    def _give_up(self) -> None:
+        for stream in self._streams:
+            give_up_stream(stream)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    if self._failure is not None:
+                        return
+                    self._cond.wait()
+                batch: list[str] = []
+                size = 0
+                note = self._queue[0][1]
+                while self._queue and size < CHUNK_CHARS:
+                    text, _ = self._queue.popleft()
+                    batch.append(text)
+                    size += len(text)
+                self._queued -= size
+                self._busy = len(batch)
+            try:
+                self._write_all("".join(batch).encode(self._encoding, errors="replace"))
+            except OSError as err:
+                with self._cond:
+                    first = self._failure is None  # not abandoned (and given up) meanwhile
+                    if first:
+                        self._failure = err
+                        self._failed_note = note
+                    self._queue.clear()
+                    self._queued = 0
+                    self._busy = 0
+                    self._cond.notify_all()
+                if first:
+                    self._give_up()
+                return
+            with self._cond:
+                self._busy = 0
+                self._progress_t = time.monotonic()
+                self._cond.notify_all()
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self._fd, view)
+            except BlockingIOError:  # a descriptor someone made non-blocking: wait for room
+                select.select([], [self._fd], [], 1.0)
+                continue
+            view = view[written:]
+            self._progress_t = time.monotonic()  # the drain's wait sees a slow reader move
+
+
+_writers: dict[tuple[int, ...], StreamWriter] = {}
+_writers_lock = threading.Lock()
+_drain_at_exit = False
+
+
+def _destination(stream: object) -> tuple[int, tuple[int, ...]] | None:
+    """The stream's descriptor and what identifies where it writes, or None for a stream
+    without one (in memory: a write there cannot wait for a reader). A pipe, socket or
+    terminal is the same destination whichever descriptor reaches it (`2>&1`)."""
+    stream = getattr(stream, "queued_stream", stream)
+    fileno = getattr(stream, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        fd = fileno()
+        info = os.fstat(fd)
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode) or stat.S_ISCHR(info.st_mode):
+        return fd, (info.st_dev, info.st_ino)
+    return fd, (fd, info.st_dev, info.st_ino)
+
+
+def _stream_name(stream: object, fd: int) -> str:
+    """`stdout`, `stderr`, a file's name, or `descriptor N`."""
+    name = getattr(stream, "name", None)
+    if fd in (1, 2) or not isinstance(name, str) or name.startswith("<"):
+        return {1: "stdout", 2: "stderr"}.get(fd, f"descriptor {fd}")
+    return name
+
+
+def writer_for(stream: TextIO | None) -> StreamWriter | None:
+    """The writer thread for `stream`'s destination, started on first use; None for a stream
+    without a descriptor (written in place) or None."""
+    global _drain_at_exit
+    if stream is None:
+        return None
+    stream = getattr(stream, "queued_stream", stream)
+    found = _destination(stream)
+    if found is None:
+        return None
+    fd, key = found
+    with _writers_lock:
+        writer = _writers.get(key)
+        if writer is not None and writer.usable:
+            writer.serve(stream)
+            return writer
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()  # before the thread writes past the stream's own buffer
+        writer = StreamWriter(stream, fd, _stream_name(stream, fd))
+        _writers[key] = writer
+        if not _drain_at_exit:
+            _drain_at_exit = True
+            atexit.register(drain_outputs)
+    return writer
+
+
+def drain_outputs(stall_s: float = DRAIN_STALL_S, limit_s: float = DRAIN_LIMIT_S) -> None:
+    """Wait for the queued text of every destination, boundedly: one whose reader takes nothing
+    for `stall_s` seconds is given up, and nothing waits past `limit_s` in all (nor past a
+    Ctrl-C: the session is over). Says once what was lost and why. Never raises."""
+    until = time.monotonic() + limit_s
+    notes: list[str] = []
+    try:
+        for writer in list(_writers.values()):
+            if not writer.drain(until, stall_s) and writer.usable:
+                lost = writer.abandon()
+                notes.append(
+                    f"{writer.name} is not being read: {lost} lines were not written "
+                    "(the journal keeps every event)"
+                )
+    except KeyboardInterrupt:  # the session is over: a Ctrl-C ends the wait
+        for writer in list(_writers.values()):
+            if not writer.idle:
+                writer.abandon()
+        return
+    for writer in list(_writers.values()):
+        note = writer.unreported_failure()
+        if note is not None:
+            notes.append(note)
+    with contextlib.suppress(Exception):
+        for note in notes:
+            log.warning(note)
+    with contextlib.suppress(KeyboardInterrupt):
+        for writer in list(_writers.values()):  # the warnings themselves, when queued
+            if not writer.drain(until, stall_s) and writer.usable:
+                writer.abandon()
+
 
 def write_line(stream: TextIO | None, line: str, closed_note: str) -> None:
-    """Write and flush one line; `SinkClosed(closed_note)` if the stream cannot take it.
+    """Write one line without waiting for the reader; `SinkClosed(closed_note)` if the stream
+    cannot take it.
 
-    Flushed per line so that a pipe reader sees each line at once. A stream that failed is
-    pointed at /dev/null (`give_up_stream`), so that the interpreter's last flush at exit cannot
-    fail on the text left in its buffer. `stream` is None when Python started with that
-    descriptor closed (`retrotread run --json >&-`)."""
+    A stream with a descriptor gets it queued for its destination's `StreamWriter` (a failure
+    shows on a later line). One without (in memory) is written and flushed in place. A stream
+    that failed is pointed at /dev/null (`give_up_stream`), so that the interpreter's last flush
+    at exit cannot fail on the text left in its buffer. `stream` is None when Python started
+    with that descriptor closed (`retrotread run --json >&-`)."""
+    _write(stream, writer_for(stream), line, closed_note)
+
+
+def _write(stream: TextIO | None, writer: StreamWriter | None, line: str, note: str) -> None:
     if stream is None:
-        raise SinkClosed(closed_note)
+        raise SinkClosed(note)
+    if writer is not None:
+        writer.put(line, note)
+        return
     try:
         stream.write(line)
         stream.flush()
     except (OSError, ValueError) as err:  # ValueError: a file object closed under us
         give_up_stream(stream)
-        raise SinkClosed(closed_note) from err
+        raise SinkClosed(note) from err
 
 
 def write_text(stream: TextIO | None, text: str) -> bool:
-    """Write text for a person after the session (its summary) and say whether it got there.
+    """Write text for a person after the session (its summary) and say whether it got there;
+    then wait for every output's queued lines, boundedly (`drain_outputs`).
 
     A stream that is gone is not an error here: the sink that wrote to it during the session
     has said so once already, and the belt is stopped either way."""
+    writer = writer_for(stream)
     try:
-        write_line(stream, text if text.endswith("\n") else text + "\n", "")
+        _write(stream, writer, text if text.endswith("\n") else text + "\n", "")
     except SinkClosed:
         return False
-    return True
+    finally:
+        drain_outputs()
+    return writer is None or writer.usable
+
+
+class QueuedStream(io.TextIOBase):
+    """A text stream that queues what is written for the destination of `stream`
+    (`writer_for`) instead of waiting for its reader: for `sys.stdout` and `sys.stderr` while a
+    session runs (logs, the live view, the bell). Text written after the destination is gone is
+    dropped, as a given-up stream's is."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.queued_stream = stream
+        self._writer = writer_for(stream)
+
+    def write(self, text: str) -> int:
+        writer = self._writer
+        if writer is None:
+            written = self.queued_stream.write(text)
+            return written if isinstance(written, int) else len(text)
+        with contextlib.suppress(SinkClosed):
+            writer.put(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._writer is None and not self.queued_stream.closed:
+            self.queued_stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.queued_stream.isatty()
+
+    def fileno(self) -> int:
+        return self.queued_stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.queued_stream, "encoding", None) or "utf-8"
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.queued_stream, "name", ""))
+
+
+@contextlib.contextmanager
+def queued_std_streams() -> Iterator[None]:
+    """While inside, `sys.stdout` and `sys.stderr` queue for their writer threads (a log line
+    never waits for a reader either); leaving drains them (`drain_outputs`) and puts the streams
+    back. A stream that is None (its descriptor closed at start) stays None."""
+    saved = sys.stdout, sys.stderr
+    if sys.stdout is not None:
+        sys.stdout = QueuedStream(sys.stdout)
+    if sys.stderr is not None:
+        sys.stderr = QueuedStream(sys.stderr)
+    try:
+        yield
+    finally:
+        drain_outputs()
+        sys.stdout, sys.stderr = saved
 
 
 class JsonLinesSink:
@@ -79,6 +454,7 @@ class JsonLinesSink:
         self, stream: TextIO | None, *, name: str = "stdout", journal: Path | None = None
     ) -> None:
         self._stream = stream
+        self._writer = writer_for(stream)
         self._closed_note = (
             f"{name} closed: events go on in the journal {journal}"
             if journal is not None
@@ -86,85 +462,7 @@ class JsonLinesSink:
         )
 
     def __call__(self, event: Event) -> None:
-        write_line(self._stream, event.to_json() + "\n", self._closed_note)
-
-
-# -- words ----------------------------------------------------------------------------------------
-
-SAFETY_WORDS: dict[SafetyReason, str] = {
-    "overspeed": "belt overspeed",
-    "telemetry_stale": "no data from the treadmill",
-    "disconnected": "the link to the treadmill dropped",
-    "heart_rate": "heart rate above the limit",
-    "estop": "emergency stop",
-    "safety_key": "safety key pulled",
-    "console_stop": "stopped at the console",
-    "control_refused": "the treadmill refused a command",
-    "control_lost": "the treadmill withdrew control",
-    "no_answer": "the treadmill stopped answering",
-    "pause_failed": "the pause failed",
-    "start_failed": "the belt could not be started",
-    "pacer_error": "an internal error in the pacing",
-    "stop_unverified": "the belt was not seen to stop",
-    "heart_rate_lost": "no heart rate",
-    "struggle": "shorter steps",
-}
-"""What the supervisor saw (`safety.reason`), in words."""
-
-SOURCE_WORDS: dict[str, str] = {
-    "sigint": "by you (Ctrl-C)",
-    "sigterm": "by a termination signal (SIGTERM)",
-    "sighup": "because the terminal closed (SIGHUP)",
-    "keyboard": "by you (a key in the live view)",
-    "walker": "by the walker",
-    "control-socket": "from another terminal (the control socket)",
-    "mqtt": "remotely (MQTT)",
-    "treadmill": "at the treadmill",
-    "supervisor": "by the supervisor",
-    "program": "by the program",
-    "engine": "by an internal error",
-    "connect": "because the treadmill could not be reached",
-}
-"""Who asked for a stop or a pause (`StopSource`), as "Stopped ..." / "Paused ..." goes on."""
-
-
-def by_whom(source: str | None) -> str:
-    """`by you (Ctrl-C)`, `remotely (MQTT)`, ...: who asked, for a line about a stop or pause."""
-    if source is None:
-        return ""
-    return SOURCE_WORDS.get(source, f"by {source}")
-
-
-def stop_cause(
-    reason: StopReason, source: str | None = None, safety: SafetyEvent | None = None
-) -> str:
-    """Who or what ended a session, as a person says it: "Program complete", "Stopped by you
-    (Ctrl-C)", "Safety key pulled", "Stopped by the supervisor: belt overspeed".
-
-    `safety` is the session's first safety event with action `stop` (when there was one): it
-    says what the supervisor saw for a `fault` stop, and that a failed pause became the stop."""
-    match reason:
-        case "completed":
-            return "Program complete"
-        case "safety_key":
-            return "Safety key pulled"
-        case "console_stop":
-            return "Stopped from the console"
-        case "estop" if safety is not None and safety.reason == "pause_failed":
-            return "Stopped: the pause failed, so the belt was stopped instead"
-        case "estop" if source == "control-socket":
-            return "Stopped by `retrotread stop` from another terminal"
-        case "estop" if source == "walker":
-            return "Not started: the start was not confirmed"
-        case "fault" if safety is not None:
-            return f"Stopped by the supervisor: {SAFETY_WORDS.get(safety.reason, safety.reason)}"
-        case "fault" if source in ("engine", "connect"):
-            return f"Stopped {by_whom(source)}"
-        case "fault":
-            return "Stopped by the supervisor"
-        case "estop" | "interrupted" if source is not None:
-            return f"Stopped {by_whom(source)}"
-    return "Emergency stop" if reason == "estop" else "Interrupted"
+        _write(self._stream, self._writer, event.to_json() + "\n", self._closed_note)
 
 
 def first_safety_stop(events: Iterable[Event]) -> SafetyEvent | None:
@@ -173,11 +471,6 @@ def first_safety_stop(events: Iterable[Event]) -> SafetyEvent | None:
         (e for e in events if isinstance(e, SafetyEvent) and e.action == "stop"),
         None,
     )
-
-
-def format_clock(seconds: float) -> str:
-    whole = max(0, int(seconds))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
 
 
 def _incline(pct: float | None) -> str:
@@ -199,9 +492,9 @@ def describe(event: Event, units: str = IMPERIAL, *, segments: int | None = None
             return f"connected to {event.device} (belt {lowest} to {highest})"
         case SegmentEvent():
             of = f" of {segments}" if segments else ""
-            length = format_clock(event.duration_s)
+            length = clock(event.duration_s)
             if event.remaining_s is not None and event.remaining_s < event.duration_s - 0.5:
-                length = f"{format_clock(event.remaining_s)} (of {length})"
+                length = f"{clock(event.remaining_s)} (of {length})"
             return (
                 f"segment {event.index + 1}{of}: {event.name}, {event.direction} at "
                 f"{format_speed(event.target_mph, units)} for {length}{_incline(event.incline_pct)}"
@@ -224,15 +517,13 @@ def describe(event: Event, units: str = IMPERIAL, *, segments: int | None = None
             if event.incline_pct:
                 parts.append(f"incline {event.incline_pct:g} %")
             if event.heart_rate_bpm is not None:
-                source = f" ({event.heart_rate_source})" if event.heart_rate_source else ""
-                parts.append(f"{event.heart_rate_bpm} bpm{source}")
+                parts.append(heart_rate_text(event.heart_rate_bpm, event.heart_rate_source))
             return ", ".join(parts)
         case SafetyEvent(reason="safety_key" | "console_stop", detail=str() as detail):
             return f"SAFETY: {detail} -> {event.action}"  # the detail says it in full
         case SafetyEvent():
             detail = f" ({event.detail})" if event.detail else ""
-            words = SAFETY_WORDS.get(event.reason, event.reason)
-            return f"SAFETY: {words} -> {event.action}{detail}"
+            return f"SAFETY: {safety_words(event.reason)} -> {event.action}{detail}"
         case PromptEvent():
             return _prompt_line(event)
         case StoppedEvent():
@@ -240,7 +531,7 @@ def describe(event: Event, units: str = IMPERIAL, *, segments: int | None = None
         case SummaryEvent():
             outcome = "complete" if event.outcome == "completed" else "stopped"
             return (
-                f"session {outcome}: {format_clock(event.duration_s)}, "
+                f"session {outcome}: {clock(event.duration_s)}, "
                 f"{format_distance(event.distance_m, units)}, "
                 f"top speed {format_speed(event.max_speed_mph, units)}; `retrotread show last`"
             )
@@ -250,17 +541,9 @@ def describe(event: Event, units: str = IMPERIAL, *, segments: int | None = None
 def _prompt_line(event: PromptEvent) -> str | None:
     if event.message:
         return f">>> {event.message}"
-    spent = [
-        f"{what} {format_clock(seconds)}"
-        for what, seconds in (
-            ("slowing", event.slowing_s),
-            ("turning", event.holding_s),
-            ("ramping", event.ramping_s),
-        )
-        if seconds is not None
-    ]
+    spent = turnaround_phases(event)
     if event.phase == "done" and spent:
-        return f"turn-around done: {', '.join(spent)}"
+        return f"turn-around done: {spent}"
     return None  # an empty prompt clears the screen's; nothing to say in a log
 
 
@@ -334,6 +617,7 @@ class PlainTextSink:
         units: str = IMPERIAL,
     ) -> None:
         self._stream = stream
+        self._writer = writer_for(stream)
         self._telemetry_every_s = telemetry_every_s
         self._next_telemetry_t = 0.0
         self._lines = PlainLines(units)
@@ -346,4 +630,5 @@ class PlainTextSink:
             self._next_telemetry_t = event.t + self._telemetry_every_s
         text = self._lines.line(event)
         if text is not None and not isinstance(event, SummaryEvent):
-            write_line(self._stream, f"[{format_clock(event.t)}] {text}\n", self._closed_note)
+            line = f"[{clock(event.t)}] {text}\n"
+            _write(self._stream, self._writer, line, self._closed_note)

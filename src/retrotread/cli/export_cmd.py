@@ -1,4 +1,4 @@
-"""`retrotread export SESSION --format fit|tcx|csv [-o FILE]` and `plot SESSION [-o FILE.png]`.
+"""`retrotread export SESSION --format fit|tcx|csv -o FILE` and `plot SESSION -o FILE.png`.
 
 The use cases (`retrotread.export`) render and write; this module parses and says what was
 written, on one line (stderr when the file itself went to stdout, so a pipe gets only the
@@ -61,15 +61,15 @@ def export(
         ),
     ],
     output: Annotated[
-        str | None,
+        str,
         typer.Option(
             "-o",
             "--output",
             metavar="FILE",
-            help="Where to write (a directory: <session>.<format> in it; - for stdout). "
-            "Default: <session>.<format> here.",
+            help="Where to write: a file named *.fit, *.tcx or *.csv as --format says "
+            "(a directory: <session>.<format> in it; - for stdout).",
         ),
-    ] = None,
+    ],
 ) -> None:
     """A session as a file Strava, Garmin Connect or a spreadsheet accepts.
 
@@ -96,15 +96,15 @@ def plot(
     ctx: typer.Context,
     session: Annotated[str, typer.Argument(metavar="SESSION", help=_SESSION_HELP)],
     output: Annotated[
-        str | None,
+        str,
         typer.Option(
             "-o",
             "--output",
             metavar="FILE.png",
-            help="Where to write the PNG (a directory: <session>.png in it; - for stdout). "
-            "Default: <session>.png here.",
+            help="Where to write the PNG: a file named *.png (a directory: <session>.png in "
+            "it; - for stdout).",
         ),
-    ] = None,
+    ],
 ) -> None:
     """Speed, target and heart rate over time, direction and safety events marked (PNG)."""
     from retrotread.cli.context import CliState

@@ -12,19 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from retrotread.cli.app import QuietCommand, app
+from retrotread.cli.tables import plain_table
+from retrotread.wording import clock, duration, heart_rate_text, local_time, stop_cause
 
 if TYPE_CHECKING:
     from retrotread.history.store import SessionRow
     from retrotread.review import SegmentView, SessionDetail
 
-_STOP_WORDS = {
-    "completed": "completed",
-    "estop": "emergency stop",
-    "safety_key": "safety key pulled",
-    "console_stop": "stopped at the console",
-    "fault": "stopped by a fault",
-    "interrupted": "interrupted (Ctrl-C)",
-}
+_Session = Annotated[
+    str, typer.Argument(metavar="SESSION", help="A session id, a unique prefix, or 'last'.")
+]
 _INCOMPLETE = "incomplete"
 _NO_WEIGHT_NOTE = "energy: set user.weight_kg in the config for an estimate"
 _INCOMPLETE_NOTE = (
@@ -38,19 +35,10 @@ def _warn(lines: list[str]) -> None:
         print(f"retrotread: warning: {line}", file=sys.stderr)
 
 
-def _clock(seconds: float | None) -> str:
-    """mm:ss (h:mm:ss from an hour)."""
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def _local(started_at: str) -> str:
     from datetime import datetime
 
-    return datetime.fromisoformat(started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    return local_time(datetime.fromisoformat(started_at))
 
 
 def _outcome(row: "SessionRow") -> str:
@@ -59,8 +47,8 @@ def _outcome(row: "SessionRow") -> str:
     elif row.outcome == "completed":
         words = "completed"
     else:
-        reason = row.stop_reason or "unknown"
-        words = _STOP_WORDS.get(reason, f"stopped ({reason})")
+        cause = stop_cause(row.stop_reason or "unknown")
+        words = cause[:1].lower() + cause[1:]
     return words if row.listed else f"{words}, no telemetry"
 
 
@@ -69,18 +57,7 @@ def _kcal(kcal: float | None) -> str:
 
 
 def _heart_rate(bpm: float | None, source: str | None) -> str:
-    if bpm is None:
-        return ""
-    return f"{bpm:.0f} bpm ({source})" if source else f"{bpm:.0f} bpm"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return "" if bpm is None else heart_rate_text(bpm, source)
 
 
 @app.command(name="history", cls=QuietCommand)
@@ -134,8 +111,8 @@ def history_command(
             _local(row.started_at),
             row.program or "",
             _outcome(row),
-            _clock(row.duration_s),
-            _clock(row.backward_s),
+            duration(row.duration_s),
+            duration(row.backward_s),
             "" if row.avg_speed_mph is None else format_speed(row.avg_speed_mph, units),
             format_distance(row.distance_m, units),
             _kcal(row.kcal(found.weight_kg)),
@@ -144,7 +121,7 @@ def history_command(
         ]
         for row in found.rows
     ]
-    print(_table(header, rows))
+    print(plain_table(header, rows))
     if found.weight_kg is None:
         print(_NO_WEIGHT_NOTE)
     if any(not row.complete for row in found.rows):
@@ -159,8 +136,8 @@ def _segment_row(segment: "SegmentView", units: str) -> list[str]:
         str(segment.index + 1),
         segment.name,
         segment.direction,
-        _clock(segment.planned_s),
-        _clock(segment.actual_s),
+        duration(segment.planned_s),
+        duration(segment.actual_s),
         format_speed(segment.target_mph, units) + incline,
         "" if segment.avg_speed_mph is None else format_speed(segment.avg_speed_mph, units),
         format_distance(segment.distance_m, units),
@@ -180,8 +157,8 @@ def _print_detail(detail: "SessionDetail") -> None:
     print()
     print("Totals")
     print(
-        f"  time        {_clock(row.duration_s)} (backward {_clock(row.backward_s)},"
-        f" forward {_clock(row.forward_s)})"
+        f"  time        {duration(row.duration_s)} (backward {duration(row.backward_s)},"
+        f" forward {duration(row.forward_s)})"
     )
     print(f"  distance    {format_distance(row.distance_m, units)}")
     average = ""
@@ -213,7 +190,7 @@ def _print_detail(detail: "SessionDetail") -> None:
             "distance",
             "heart rate",
         ]
-        print(_table(header, [_segment_row(s, units) for s in detail.segments]))
+        print(plain_table(header, [_segment_row(s, units) for s in detail.segments]))
     else:
         print("Segments: none started")
     counts = ", ".join(f"{op} {n}" for op, n in detail.command_counts().items())
@@ -222,12 +199,12 @@ def _print_detail(detail: "SessionDetail") -> None:
     print()
     print(f"Commands: {len(detail.commands)}" + (f" ({counts}){verdict}" if counts else ""))
     for command in failed:
-        print(f"  [{_clock(command['t'])}] {command['op']}: {command['result']}")
+        print(f"  [{clock(command['t'])}] {command['op']}: {command['result']}")
     if detail.safety:
         print("Safety events:")
         for event in detail.safety:
             why = f" ({event['detail']})" if event.get("detail") else ""
-            print(f"  [{_clock(event['t'])}] {event['reason']} -> {event['action']}{why}")
+            print(f"  [{clock(event['t'])}] {event['reason']} -> {event['action']}{why}")
     else:
         print("Safety events: none")
     if not row.complete:
@@ -237,9 +214,7 @@ def _print_detail(detail: "SessionDetail") -> None:
 @app.command(cls=QuietCommand)
 def show(
     ctx: typer.Context,
-    session: Annotated[
-        str, typer.Argument(metavar="SESSION", help="A session id, a unique prefix, or 'last'.")
-    ],
+    session: _Session,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """One past session in detail: segments, commands, safety events, totals."""
@@ -260,9 +235,7 @@ def show(
 @app.command(cls=QuietCommand)
 def rate(
     ctx: typer.Context,
-    session: Annotated[
-        str, typer.Argument(metavar="SESSION", help="A session id, a unique prefix, or 'last'.")
-    ],
+    session: _Session,
     rpe: Annotated[
         str,
         typer.Argument(

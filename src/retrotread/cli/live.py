@@ -13,29 +13,36 @@ it once a second; a turn-around's own pause is part of its segment and the clock
 
 Keys, read in cbreak mode and only when stdin is a terminal (the terminal is restored on exit
 whatever happens); anything else is ignored:
-- space, `s`, `q`, or Esc on its own: stop the belt (the same hot path as `retrotread stop`);
-- `p`: pause the belt, once it has started (before, the stop keys are the way not to start);
+- space, `s`, `q`, or Esc: stop the belt (the same hot path as `retrotread stop`); so do Ctrl-S,
+  Ctrl-Z and Ctrl-\\, which would otherwise freeze the terminal's output (and with it the
+  session's loop), suspend the process or kill it with the belt running;
+- `p`: pause the belt, once it has started (before, the stop keys are the way not to start); also
+  while it is paused: it cancels a "Resuming in 3, 2, 1" and keeps a turn-around's own pause
+  from ending by itself;
 - `r`: resume after a pause, whoever paused (the belt restarts at the floor after "Resuming in
   3, 2, 1"); only this keyboard can: remote channels can only make the belt safer;
 - Enter: start the belt when the session asks for confirmation.
 Arrow and function keys send escape sequences that begin with Esc: they are read whole (a short
-read-ahead after a lone Esc tells the two apart) and ignored, so only a deliberate Esc stops.
+read-ahead after a lone Esc, on a timer, tells the two apart) and ignored. When in doubt the
+decoder takes Esc for Esc, so Esc and then another stop key in a hurry stop the belt.
 Ctrl-C stops the belt in every case (the run's signal handler); without keys that is what the
 view offers. On a dumb terminal (`TERM=dumb`), which cannot redraw, the view prints lines instead.
+
+The view writes to the terminal through a queue (`retrotread.channels.sinks.QueuedStream`): a
+terminal that does not take its output (a stalled connection) never holds up the session.
 """
 
 import asyncio
 import codecs
 import contextlib
 import os
-import select
 import sys
 import termios
 import time
 import tty
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO, runtime_checkable
+from typing import Any, Protocol, TextIO, cast, runtime_checkable
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
@@ -44,19 +51,30 @@ from rich.table import Table
 from rich.text import Text
 
 from retrotread import events as ev
+from retrotread.channels.sinks import QueuedStream
 from retrotread.session.control import SessionControl
 from retrotread.units import IMPERIAL, format_distance, format_speed, speed_unit
+from retrotread.wording import (
+    by_whom,
+    clock,
+    heart_rate_text,
+    safety_words,
+    stop_cause,
+    turnaround_phases,
+)
 
 KEY_SOURCE = "keyboard"
 ESC = "\x1b"
 ESC_KEY = "esc"  # the key name `KeyDecoder` gives a lone Esc
-STOP_KEYS = frozenset({" ", "s", "S", "q", "Q", ESC_KEY})
+CTRL_S, CTRL_Z, CTRL_BACKSLASH = "\x13", "\x1a", "\x1c"
+STOP_KEYS = frozenset({" ", "s", "S", "q", "Q", ESC_KEY, CTRL_S, CTRL_Z, CTRL_BACKSLASH})
 PAUSE_KEYS = frozenset({"p", "P"})
 RESUME_KEYS = frozenset({"r", "R"})
 ENTER_KEYS = frozenset({"\r", "\n"})
 ESC_READ_AHEAD_S = 0.03
-"""How long (real seconds) a lone Esc waits for the rest of an escape sequence. A terminal sends
-an arrow key's bytes in one write, so this is only ever spent after a real Esc press."""
+"""How long (real seconds) a lone Esc waits for the rest of an escape sequence, on a timer of the
+loop. A terminal sends an arrow key's bytes in one write, so this is only ever spent after a
+real Esc press."""
 
 REDRAW_HZ = 10
 URGENT_EVENTS = (
@@ -88,33 +106,6 @@ STOP_KEYS_TEXT = "space / s / q / Esc: STOP THE BELT"
 CTRL_C_TEXT = "Ctrl-C stops the belt"
 MOVING_BANNER = "BELT STILL MOVING – stop it at the console"
 UNCONFIRMED_BANNER = "STOP NOT CONFIRMED by the treadmill – check the belt, stop it at the console"
-
-SOURCE_WORDS: Mapping[str, str] = {
-    KEY_SOURCE: "from this keyboard",
-    "control-socket": "by `retrotread stop` (control socket)",
-    "mqtt": "over MQTT",
-    TURNAROUND_SOURCE: "for the turn-around",
-    "walker": "by the walker",
-    "sigint": "by Ctrl-C",
-    "sigterm": "by SIGTERM",
-    "sighup": "by a hang-up",
-    "supervisor": "by the safety supervisor",
-    "engine": "by the program",
-    "program": "by the program",
-    "treadmill": "at the treadmill",
-}
-
-
-def who(source: str | None) -> str:
-    """Who asked, in words: "over MQTT", "from this keyboard"."""
-    if not source:
-        return ""
-    return SOURCE_WORDS.get(source, f"by {source}")
-
-
-def clock(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -185,7 +176,7 @@ class LiveState:
     stop_source: str | None = None
     stop_refused: bool = False
     unverified: bool = False  # the treadmill has not confirmed the stop (and may still move)
-    fault: str | None = None  # the safety reason of a supervisor's stop
+    safety_stop: ev.SafetyEvent | None = None  # the first safety event that stopped the belt
     stopped: ev.StoppedEvent | None = None
     summary: ev.SummaryEvent | None = None
 
@@ -214,6 +205,8 @@ class LiveState:
                     self.unverified = True
                 elif event.kind == "resuming" and self.paused_by is not None:
                     self.resuming = True
+                elif event.kind == "paused":  # a pause won over any countdown: `r` resumes
+                    self.resuming = False
             case ev.StoppedEvent():
                 self.stopped = event
                 self._program_ended(event.t, event.source)
@@ -261,6 +254,7 @@ class LiveState:
                 self.paused_at = event.t
             self.paused_by = event.source or "someone"
             self.commanded_mph = None
+            self.resuming = False  # a pause during "Resuming in 3, 2, 1" ends the countdown
         elif event.op == "start":
             self.belt_started = True
             if self.paused_by is not None:
@@ -275,10 +269,10 @@ class LiveState:
         if event.reason == "stop_unverified":
             self.unverified = True
         elif event.action == "stop":
-            if self.fault is None:
-                self.fault = event.reason
+            if self.safety_stop is None:
+                self.safety_stop = event
         else:
-            words = event.reason.replace("_", " ")
+            words = safety_words(event.reason)
             detail = f" ({event.detail})" if event.detail else ""
             action = "holding slow" if event.action == "slow" else "pausing"
             self.warn(event.t, f"{words}: {action}{detail}")
@@ -373,30 +367,17 @@ def speed(mph: float | None, units: str) -> str:
 
 
 def stop_words(state: LiveState) -> str:
-    """Why the session stopped, in words: "Program complete", "Stopped from this keyboard"."""
+    """Why the session stopped, in words: "Program complete", "Stopped by you (a key in the live
+    view)"; "Stopping ..." until the `stopped` event says why."""
     stopped = state.stopped
-    reason = stopped.reason if stopped is not None else None
-    source = stopped.source if stopped is not None and stopped.source else state.stop_source
-    match reason:
-        case "completed":
-            return "Program complete"
-        case "safety_key":
-            return "Safety key pulled"
-        case "console_stop":
-            return "Stopped at the treadmill console"
-        case "interrupted":
-            return f"Interrupted {who(source)}".rstrip()
-        case "fault":
-            why = state.fault.replace("_", " ") if state.fault else "a fault"
-            return f"Stopped by the safety supervisor: {why}"
-        case "estop":
-            return f"Emergency stop {who(source)}".rstrip()
-    return f"Stopping {who(source)}".rstrip()
+    if stopped is None:
+        return f"Stopping {by_whom(state.stop_source)}".rstrip()
+    return stop_cause(stopped.reason, stopped.source or state.stop_source, state.safety_stop)
 
 
 def pause_lines(state: LiveState) -> tuple[str, str]:
     """The PAUSED banner: who paused, and how to resume (or that it can't be resumed here)."""
-    head = f"PAUSED {who(state.paused_by)}".rstrip()
+    head = f"PAUSED {by_whom(state.paused_by)}".rstrip()
     if state.resuming:
         return head, "Resuming in 3, 2, 1: the belt restarts at the floor speed"
     if state.can_resume:
@@ -414,7 +395,9 @@ def keys_text(state: LiveState) -> str:
     if state.stop_t is None and state.belt_started:
         if not state.belt_paused:
             parts.append("p: pause")
-        elif state.can_resume and not state.resuming:
+        elif state.resuming or not state.paused:  # a countdown, or a turn-around's own pause
+            parts.append("p: stay paused")
+        if state.belt_paused and state.can_resume and not state.resuming:
             parts.append("r: resume")
     return "   ".join(parts)
 
@@ -430,7 +413,7 @@ def banner(state: LiveState) -> Text | None:
         if state.stop_source == "program":
             why = ": the program is over"
         else:
-            why = f" {who(state.stop_source)}".rstrip()
+            why = f" {by_whom(state.stop_source)}".rstrip()
         return Text(f" STOPPING THE BELT{why} ", style="bold black on yellow")
     if state.paused:
         head, how = pause_lines(state)
@@ -503,7 +486,7 @@ def heart_text(state: LiveState) -> str | None:
     bpm, source, seen_t = state.heart_rate
     if state.now - seen_t > HEART_RATE_SHOWN_S:
         return f"none for {clock(state.now - seen_t)} (last {bpm} bpm)"
-    return f"{bpm} bpm ({source})" if source else f"{bpm} bpm"
+    return heart_rate_text(bpm, source)
 
 
 def incline_text(state: LiveState) -> str | None:
@@ -521,21 +504,10 @@ def incline_text(state: LiveState) -> str | None:
 def turnaround_text(prompt: ev.PromptEvent | None) -> str | None:
     """The time a turn-around spent so far in each phase, once its prompts carry it; after it,
     how long the last one took."""
-    if prompt is None:
-        return None
-    phases = [
-        (name, value)
-        for name, value in (
-            ("slowing", prompt.slowing_s),
-            ("holding", prompt.holding_s),
-            ("ramping", prompt.ramping_s),
-        )
-        if value is not None
-    ]
-    if not phases:
+    if prompt is None or not (phases := turnaround_phases(prompt)):
         return None
     head = "last turn-around" if prompt.phase == "done" else "turn-around"
-    return f"{head}: " + ", ".join(f"{name} {value:.0f} s" for name, value in phases)
+    return f"{head}: {phases}"
 
 
 # -- big digits ------------------------------------------------------------------------------
@@ -757,9 +729,15 @@ class LineLog:
 
 class KeyDecoder:
     """Key presses from a cbreak terminal's input: one name per key (the character itself, or
-    `ESC_KEY` for a lone Esc). Escape sequences (arrows, function keys: ESC [ ... final, ESC O
-    x) and Alt chords (ESC x) are swallowed whole. A sequence cut off at the end of a read is
-    kept (`waiting`) until more input comes or `timed_out` says it was a lone Esc."""
+    `ESC_KEY` for Esc). Arrow and function keys (CSI: ESC [ parameters final; SS3: ESC O final)
+    are swallowed whole.
+
+    When in doubt, Esc is Esc: a stop key. Esc followed by anything but `[` or `O` (another
+    stop key pressed in a hurry, an Alt chord) is Esc, and what follows is decoded again as keys
+    of its own; so is an `ESC [` or `ESC O` that goes on with a byte no key's sequence has (a
+    space among them: a space is a stop key, never part of a sequence). A sequence cut off at
+    the end of a read is kept (`waiting`) until more input comes or `timed_out` says that
+    nothing did: then it was Esc, and the rest are keys."""
 
     def __init__(self) -> None:
         self._pending = ""
@@ -781,36 +759,47 @@ class KeyDecoder:
             if end is None:  # incomplete: wait for the rest (or the read-ahead to run out)
                 self._pending = data[i:]
                 break
-            if end == i + 1:
-                keys.append(ESC_KEY)  # ESC ESC: the first one was alone
+            if end == i + 1:  # not a sequence: Esc, and the next byte is a key of its own
+                keys.append(ESC_KEY)
             i = end
         return keys
 
     def timed_out(self) -> list[str]:
-        """Nothing more came: a lone Esc is a key; a cut-off sequence is dropped."""
+        """Nothing more came: what waited was Esc, and whatever followed it keys of their own."""
         pending, self._pending = self._pending, ""
-        return [ESC_KEY] if pending == ESC else []
+        if not pending:
+            return []
+        return [ESC_KEY, *self.feed(pending[1:]), *self.timed_out()]
+
+
+def _csi_parameter(char: str) -> bool:
+    """A CSI parameter (0x30-0x3F) or intermediate byte (0x21-0x2F; not the space, 0x20)."""
+    return 0x21 <= ord(char) <= 0x3F
+
+
+def _final(char: str) -> bool:
+    return 0x40 <= ord(char) <= 0x7E
 
 
 def _sequence_end(data: str, start: int) -> int | None:
-    """Where the escape sequence at `start` ends (exclusive); start + 1 for an Esc followed by
-    another Esc; None when the input ends inside it."""
+    """Where the escape sequence at `start` ends (exclusive); start + 1 when the Esc there
+    begins none (it is Esc, a key); None when the input ends inside it."""
     after = start + 1
     if after == len(data):
         return None
     lead = data[after]
-    if lead == ESC:
-        return after
     if lead == "[":  # CSI: parameter and intermediate bytes, then one final byte
         i = after + 1
-        while i < len(data) and 0x20 <= ord(data[i]) <= 0x3F:
+        while i < len(data) and _csi_parameter(data[i]):
             i += 1
         if i == len(data):
             return None
-        return i + 1 if 0x40 <= ord(data[i]) <= 0x7E else i
-    if lead == "O":  # SS3: one more byte (F1-F4, arrows in application mode)
-        return after + 2 if after + 1 < len(data) else None
-    return after + 1  # Alt + key
+        return i + 1 if _final(data[i]) else after
+    if lead == "O":  # SS3: one final byte (F1-F4, arrows in application mode)
+        if after + 1 == len(data):
+            return None
+        return after + 2 if _final(data[after + 1]) else after
+    return after
 
 
 @runtime_checkable
@@ -831,7 +820,8 @@ class LiveView:
         units: str = IMPERIAL,
         stdin: TextIO | None = None,
     ) -> None:
-        self._console = console or Console(stderr=True)
+        # A stream in all but its class: rich writes, flushes and asks isatty and encoding.
+        self._console = console or Console(file=cast(TextIO, QueuedStream(sys.stderr)))
         self._stdin = stdin
         self._state = LiveState(units=units)
         self._dumb = self._console.is_dumb_terminal
@@ -889,8 +879,10 @@ class LiveView:
             running = state.belt_started and state.stop_t is None and not waiting
             if stop:
                 control.request_stop(KEY_SOURCE)
-            # `p` only while the belt runs: a second `p` is no resume, nor is one after a stop.
-            elif pressed & PAUSE_KEYS and running and not state.belt_paused:
+            # `p` once the belt has started, paused or not: while paused it adds the walker's
+            # own pause (no countdown or turn-around resumes then). Never a resume, nor after
+            # a stop.
+            elif pressed & PAUSE_KEYS and running:
                 self._spawn(self._pause(control))
             elif pressed & RESUME_KEYS and state.can_resume and self._may_resume():
                 self._spawn(self._resume(control))
@@ -963,7 +955,13 @@ class LiveView:
 @contextlib.contextmanager
 def _keys(on_keys: Callable[[Sequence[str]], None], stdin: TextIO | None = None) -> Iterator[bool]:
     """Deliver key presses (cbreak mode, no Enter needed) while inside; yields whether keys are
-    read at all (only from a terminal)."""
+    read at all (only from a terminal).
+
+    Nothing here waits: bytes are read when the terminal has some, and a lone Esc is decided by
+    a timer on the loop (ESC_READ_AHEAD_S), never by a blocking read-ahead. Beyond cbreak, the
+    terminal's flow control is off (Ctrl-S would pause its output, and the next redraw would
+    wait for a Ctrl-Q) and Ctrl-Z and Ctrl-\\ do not suspend or kill this process: all three
+    arrive as keys, stop keys. Ctrl-C still raises SIGINT, which stops the belt."""
     stream = stdin if stdin is not None else sys.stdin
     try:
         fd = stream.fileno()
@@ -977,28 +975,68 @@ def _keys(on_keys: Callable[[Sequence[str]], None], stdin: TextIO | None = None)
     loop = asyncio.get_running_loop()
     decoder = KeyDecoder()
     text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    esc_timer: asyncio.TimerHandle | None = None
 
-    def read() -> str:
-        data = os.read(fd, 64)
-        if not data:
-            raise EOFError
-        return text.decode(data)
+    def deliver(keys: Sequence[str]) -> None:
+        nonlocal esc_timer
+        if keys:
+            on_keys(keys)
+        if decoder.waiting and esc_timer is None:
+            # A lone Esc, or the start of an arrow key's sequence? The rest comes in the same
+            # write if it is one: decide once the loop had a moment to read it.
+            esc_timer = loop.call_later(ESC_READ_AHEAD_S, waited)
+        elif not decoder.waiting and esc_timer is not None:
+            esc_timer.cancel()
+            esc_timer = None
+
+    def waited() -> None:
+        nonlocal esc_timer
+        esc_timer = None
+        deliver(decoder.timed_out())
 
     def on_readable() -> None:
         try:
-            on_keys(decoder.feed(read()))
-            # A lone Esc, or the start of an arrow key's sequence? Wait a moment for the rest.
-            while decoder.waiting:
-                ready, _, _ = select.select([fd], [], [], ESC_READ_AHEAD_S)
-                on_keys(decoder.feed(read()) if ready else decoder.timed_out())
-        except (OSError, EOFError):  # the terminal went away: no more keys, the session goes on
+            data = os.read(fd, 64)
+        except OSError:
+            data = b""
+        if not data:  # the terminal went away: no more keys, the session goes on
             loop.remove_reader(fd)
+            deliver(decoder.timed_out())
+            return
+        deliver(decoder.feed(text.decode(data)))
 
-    tty.setcbreak(fd)
+    # TCSANOW, never TCSADRAIN or TCSAFLUSH: those wait until the terminal took all output,
+    # which is for ever when it takes none (suspended, stalled).
+    tty.setcbreak(fd, termios.TCSANOW)
+    with contextlib.suppress(OSError, termios.error):
+        termios.tcsetattr(fd, termios.TCSANOW, _keys_only(termios.tcgetattr(fd), fd))
+        termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the view asked for any
     loop.add_reader(fd, on_readable)
     try:
         yield True
     finally:
         loop.remove_reader(fd)
+        if esc_timer is not None:
+            esc_timer.cancel()
         with contextlib.suppress(OSError, termios.error):
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+def _keys_only(attrs: list[Any], fd: int) -> list[Any]:
+    """cbreak attributes with flow control off (IXON, IXOFF) and no suspend or quit character:
+    Ctrl-S, Ctrl-Q, Ctrl-Z and Ctrl-\\ arrive as bytes."""
+    changed = list(attrs)
+    changed[0] = attrs[0] & ~(termios.IXON | termios.IXOFF)
+    try:
+        disabled = os.fpathconf(fd, "PC_VDISABLE")  # _POSIX_VDISABLE: 0 on Linux, 0xff on macOS
+    except (OSError, ValueError):
+        return changed
+    if not 0 <= disabled <= 0xFF:
+        return changed
+    cc = list(attrs[6])
+    for name in ("VSUSP", "VDSUSP", "VQUIT"):
+        index = getattr(termios, name, None)
+        if isinstance(index, int) and index < len(cc):
+            cc[index] = bytes([disabled])
+    changed[6] = cc
+    return changed

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from retrotread.cli.app import QuietCommand, app
+from retrotread.cli.tables import plain_table
 
 if TYPE_CHECKING:
     from retrotread.session.plan import Plan, Segment
@@ -70,15 +71,6 @@ def _summary(description: str) -> str:
     return first.rstrip(".") + "."
 
 
-def _plain_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
 def _print_table(title: str | None, header: list[str], rows: list[list[str]]) -> None:
     if sys.stdout.isatty():
         from rich.console import Console
@@ -91,7 +83,7 @@ def _print_table(title: str | None, header: list[str], rows: list[list[str]]) ->
     else:
         if title:
             print(title)
-        print(_plain_table(header, rows))
+        print(plain_table(header, rows))
 
 
 def _show_list(summaries: "list[ProgramSummary]", units: str) -> None:

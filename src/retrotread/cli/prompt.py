@@ -64,6 +64,7 @@ def ask_rpe(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int | 
 
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
+    _discard_typed_ahead(stdin)
     for question in (RPE_QUESTION, RPE_AGAIN):
         try:
             stdout.write(question)
@@ -83,6 +84,19 @@ def ask_rpe(stdin: TextIO | None = None, stdout: TextIO | None = None) -> int | 
             continue
     _write(stdout, RPE_SKIPPED + "\n")
     return None
+
+
+def _discard_typed_ahead(stdin: TextIO) -> None:
+    """Throw away what was typed before the question: keys pressed during the session (`q`,
+    space) are still in the terminal's input and would spoil the answer. Nothing to do for a
+    stream that is not a terminal."""
+    import termios
+
+    try:
+        if stdin.isatty():
+            termios.tcflush(stdin.fileno(), termios.TCIFLUSH)
+    except (OSError, ValueError, termios.error):
+        pass
 
 
 def _write(stream: TextIO, text: str) -> None:

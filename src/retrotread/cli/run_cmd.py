@@ -176,9 +176,11 @@ def run(
     nothing started; 3 ended by another stop (estop, safety key, console, fault); 4 could not
     connect or take control; 130 interrupted by Ctrl-C after the belt was stopped.
 
-    Keys in the live view (stdin a terminal): space, s, q or Esc stop the belt; p pauses it;
-    r resumes a pause (whoever paused; the belt restarts at the floor after a 3 s countdown);
-    Enter starts the belt when asked. Arrow and other keys do nothing. Ctrl-C always stops
+    Keys in the live view (stdin a terminal): space, s, q or Esc stop the belt, and so do
+    Ctrl-S, Ctrl-Z and Ctrl-\\ (which would freeze the terminal, suspend or kill the session);
+    p pauses it (while paused: keeps it paused, cancelling a resume countdown); r resumes a
+    pause (whoever paused; the belt restarts at the floor after a 3 s countdown); Enter starts
+    the belt when asked. Arrow and other keys do nothing. Ctrl-C always stops
     the belt; without a terminal on stdin it is the only key.
     """
     from retrotread.channels.sinks import PlainTextSink, write_text

@@ -24,7 +24,10 @@ a third of the time each.
 Every plan has a level (`level_of`), so the coach can go on from any session, not only from its
 own plans:
 
-- a coach plan (`name = "coach"`) reads back exactly the level it was made for;
+- a coach plan reads back exactly the level it was made for. The name (`name = "coach"`) alone
+  proves nothing, since `coach` prints it and an edited copy keeps it: a plan is read exactly
+  only when its segments are the ones `plan_for_level` makes for the level it claims (its
+  time, its top speed and incline); an edited one is read like any other plan;
 - any other plan (a built-in program, a plan file) is read *conservatively*: its backward time,
   its time-weighted **mean** backward speed rounded down to 0.1 mph, and its time-weighted mean
   incline rounded down to 1 %. The coach's plan holds its speed for nearly the whole session, so
@@ -107,7 +110,7 @@ if TYPE_CHECKING:
     from retrotread.config import SafetyConfig, Settings
 
 FIRST_STEPS = "first-steps"
-COACH_PLAN = "coach"  # the name of every plan the coach makes: how `level_of` knows its own
+COACH_PLAN = "coach"  # every plan the coach makes is named so (not proof: see `_made_for`)
 
 RESTART_AFTER = timedelta(days=28)  # rule 1
 GAP_STEP = timedelta(days=14)  # rule 4
@@ -294,15 +297,42 @@ def level_of(plan: Plan, limits: CoachLimits) -> Level | None:
     seconds = sum(s.duration_s for s in backward)
     if seconds < MIN_LEVEL_S:
         return None
-    if plan.name == COACH_PLAN:
-        speed = round(max(s.ceiling_mph for s in backward) * 100)
-        incline = round(max(s.incline_pct or 0.0 for s in backward) * 10)
+    claimed = Level(
+        math.floor(round(seconds, 6)),
+        round(max(s.ceiling_mph for s in backward) * 100),
+        round(max(s.incline_pct or 0.0 for s in backward) * 10),
+    )
+    if _made_for(plan, claimed):
+        speed, incline = claimed.speed_cmph, claimed.incline_dpct
     else:
         mean_mph = sum(_middle_mph(s) * s.duration_s for s in backward) / seconds
         mean_pct = sum((s.incline_pct or 0.0) * s.duration_s for s in backward) / seconds
         speed = math.floor(round(mean_mph * 10, 6)) * 10
         incline = math.floor(round(mean_pct, 6)) * 10
     return Level(math.floor(round(seconds, 6)), limits.clamp_cmph(speed), max(0, incline))
+
+
+def _made_for(plan: Plan, level: Level) -> bool:
+    """Whether `plan` is the coach's plan for `level`: named so, and with the segments
+    `plan_for_level` makes for it (segment names aside: they change nothing walked). Made in
+    the band of its day: the cap is the level's speed at least, and the floor shows only in the
+    warm-up's speed, so the plan's own warm-up speed stands in for it (a warm-up made faster
+    than the coach's is no easier)."""
+    if plan.name != COACH_PLAN or not plan.segments:
+        return False
+    made_with = CoachLimits(floor_mph=plan.segments[0].start_mph, cap_mph=level.speed_mph)
+    return _walked(plan_for_level(level, made_with)) == _walked(plan)
+
+
+def _walked(plan: Plan) -> list[dict[str, object]]:
+    """What a plan's segments ask of the walker, floats rounded (a journal's round trip)."""
+    return [
+        {
+            key: round(value, 6) if isinstance(value, float) else value
+            for key, value in segment.model_dump(mode="json", exclude={"name"}).items()
+        }
+        for segment in plan.segments
+    ]
 
 
 def step_back(level: Level, limits: CoachLimits) -> Level:
@@ -564,11 +594,14 @@ def _blocker(session: PastSession) -> str | None:
 
 def _week_levels(past: Sequence[PastSession], limits: CoachLimits, now: datetime) -> list[Level]:
     """The levels the weekly limits measure from: every session of the last 7 days, and the
-    last one before them (the level the week started from)."""
+    last one before them (the level the week started from), unless more than 28 days lie
+    between that one and the week's first: then the walker started again (rule 1), and what
+    came before the restart is no measure of this week."""
     start = now - WEEK
     chosen = [s for s in past if s.started_at > start]
     before = [s for s in past if s.started_at <= start]
-    if before:
+    next_start = chosen[0].started_at if chosen else now
+    if before and next_start - before[-1].started_at <= RESTART_AFTER:
         chosen.append(before[-1])
     levels = [level_of(s.plan, limits) for s in chosen if s.plan is not None]
     return [level for level in levels if level is not None]

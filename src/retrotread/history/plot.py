@@ -18,13 +18,15 @@ second to import, so it is imported inside `figure()` only: nothing else pays fo
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from retrotread.channels.sinks import SAFETY_WORDS, by_whom, stop_cause
+from retrotread.channels.sinks import first_safety_stop
 from retrotread.events import Direction
 from retrotread.history import timeline
 from retrotread.history.record import SessionLog
-from retrotread.units import IMPERIAL, format_distance, speed_unit, speed_value
+from retrotread.units import IMPERIAL, format_distance, format_speed, speed_unit, speed_value
+from retrotread.wording import by_whom, duration, local_time, safety_words, stop_cause
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -98,27 +100,22 @@ def figure(log: SessionLog, *, units: str = IMPERIAL) -> Figure:
 
     minutes = [s.t / 60.0 for s in log.samples]
     speeds = [speed_value(s.speed_mph, units) for s in log.samples]
-    steps = timeline.commanded_mph(log)
-    step_t = [t / 60.0 for t, _ in steps] + [end_min]
-    step_v = [speed_value(mph, units) for _, mph in steps]
-    step_v.append(step_v[-1])
-    ax.plot(
-        step_t,
-        step_v,
-        drawstyle="steps-post",
+    step_v = _speed_steps(
+        ax,
+        timeline.commanded_mph(log),
+        end_min,
+        units,
         color=COLOURS["commanded"],
         linewidth=1.2,
         label="commanded",
         zorder=5,
     )
     if log.laps:
-        target_t = [lap.start_t / 60.0 for lap in log.laps] + [log.laps[-1].end_t / 60.0]
-        target_v = [speed_value(lap.target_mph, units) for lap in log.laps]
-        target_v.append(target_v[-1])
-        ax.plot(
-            target_t,
-            target_v,
-            drawstyle="steps-post",
+        _speed_steps(
+            ax,
+            [(lap.start_t, lap.target_mph) for lap in log.laps],
+            log.laps[-1].end_t / 60.0,
+            units,
             color=COLOURS["target"],
             linewidth=1.0,
             linestyle=(0, (5, 3)),
@@ -133,7 +130,7 @@ def figure(log: SessionLog, *, units: str = IMPERIAL) -> Figure:
     ax.set_ylabel(f"speed ({unit})")
     ax.set_xlabel("time (min:s)")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 2.5, 5, 10]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _clock(x * 60.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: duration(x * 60.0)))
     ax.grid(True, axis="y", color="#dddddd", linewidth=0.6, zorder=0)
 
     handles, labels = ax.get_legend_handles_labels()
@@ -167,35 +164,44 @@ def figure(log: SessionLog, *, units: str = IMPERIAL) -> Figure:
     return fig
 
 
+def _speed_steps(
+    ax: Axes, steps: Sequence[tuple[float, float]], end_min: float, units: str, **style: Any
+) -> list[float]:
+    """Speeds (t in session seconds, mph) drawn as steps, each held to the next and the last to
+    `end_min`; the values drawn, in `units`."""
+    values = [speed_value(mph, units) for _, mph in steps]
+    values.append(values[-1])
+    ax.plot([t / 60.0 for t, _ in steps] + [end_min], values, drawstyle="steps-post", **style)
+    return values
+
+
 def title(log: SessionLog, units: str = IMPERIAL) -> str:
     """Program, local date and time; totals and how the session ended, on a second line."""
-    when = log.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = local_time(log.started_at)
     program = log.program or "session"
     totals = [
-        f"{_clock(log.duration_s)} total",
-        f"{_clock(log.backward_s)} backward",
+        f"{duration(log.duration_s)} total",
+        f"{duration(log.backward_s)} backward",
     ]
     if log.forward_s:
-        totals.append(f"{_clock(log.forward_s)} forward")
+        totals.append(f"{duration(log.forward_s)} forward")
     totals.append(format_distance(log.distance_m, units))
     if log.avg_backward_mph is not None:
-        speed = speed_value(log.avg_backward_mph, units)
-        totals.append(f"avg backward {speed:.1f} {speed_unit(units)}")
+        totals.append(f"avg backward {format_speed(log.avg_backward_mph, units)}")
     return f"{program}: {when}\n{', '.join(totals)}. {_ending(log)}"
 
 
 def _ending(log: SessionLog) -> str:
     if log.stopped is None:
         return "Journal cut off (no stop on record)."
-    safety = next((e for e in log.safety if e.action == "stop"), None)
-    return stop_cause(log.stopped.reason, log.stopped.source, safety) + "."
+    return stop_cause(log.stopped.reason, log.stopped.source, first_safety_stop(log.safety)) + "."
 
 
 def _heart_rate(ax: Axes, log: SessionLog) -> Axes | None:
     points = [(s.t / 60.0, s.heart_rate_bpm) for s in log.samples if s.heart_rate_bpm]
     if not points:
         return None
-    sources = timeline.heart_rate_sources(log)
+    sources = log.heart_rate_sources
     named = ", ".join(sources)  # strap, treadmill
     hr_ax = ax.twinx()
     hr_ax.plot(
@@ -241,8 +247,7 @@ def _marks(ax: Axes, log: SessionLog, top: float, end_min: float) -> None:
         who = by_whom(pause.source)
         marks.append((pause.start_t, f"paused {who}".strip(), COLOURS["pause_text"]))
     for event in log.safety:
-        words = SAFETY_WORDS.get(event.reason, event.reason)
-        marks.append((event.t, f"{words}: {event.action}", COLOURS["safety"]))
+        marks.append((event.t, f"{safety_words(event.reason)}: {event.action}", COLOURS["safety"]))
     stopped = log.stopped
     said = any(e.action == "stop" for e in log.safety)  # a safety stop is marked already
     if stopped is not None and stopped.reason != "completed" and not said:
@@ -269,8 +274,3 @@ def _marks(ax: Axes, log: SessionLog, top: float, end_min: float) -> None:
             },
             zorder=6,
         )
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"

@@ -36,9 +36,6 @@ from retrotread.events import (
 )
 from retrotread.session.journal import read_journal
 
-# A gap between two telemetry samples longer than this (a dropped link, a stalled machine) is not
-# counted as walking time: the belt's state in between is unknown.
-MAX_SAMPLE_GAP_S = 5.0
 _ID_STAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -65,6 +62,10 @@ class Sample:
     direction: Direction
     segment: int | None  # index of the segment event before it; None before the first
     dt_s: float  # seconds this sample stands for (to the next one, 0 after a long gap / at the end)
+
+    @property
+    def moving(self) -> bool:
+        return self.speed_mph >= energy.STANDSTILL_MPH
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,17 @@ class SessionLog:
     @classmethod
     def read(cls, path: Path) -> SessionLog:
         """Read one journal (InputError for damage before its last line, OSError as raised)."""
+        return cls.of_journal(path, read_journal(path))
+
+    @classmethod
+    def of_journal(cls, path: Path, events: Iterable[Event]) -> SessionLog:
+        """The session of the journal at `path`, from its events as read: its id is the file's
+        name, and the file's modification time its start should the id not say."""
         try:
             mtime: datetime | None = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         except OSError:
             mtime = None
-        return cls.from_events(path.stem, read_journal(path), path=path, fallback_start=mtime)
+        return cls.from_events(path.stem, events, path=path, fallback_start=mtime)
 
     @classmethod
     def from_events(
@@ -158,7 +165,7 @@ class SessionLog:
         """The belt was seen moving: a start that failed (refused control, a rejected Start,
         a machine that reported only zeros) is no session to list by default (`history --all`
         still shows it)."""
-        return any(s.speed_mph >= energy.STANDSTILL_MPH for s in self.samples)
+        return any(s.moving for s in self.samples)
 
     @property
     def program(self) -> str | None:
@@ -219,11 +226,7 @@ class SessionLog:
 
     def moving_s(self, direction: Direction) -> float:
         """Seconds the belt moved with the walker facing `direction`."""
-        return sum(
-            s.dt_s
-            for s in self.samples
-            if s.direction is direction and s.speed_mph >= energy.STANDSTILL_MPH
-        )
+        return sum(s.dt_s for s in self.samples if s.direction is direction and s.moving)
 
     @cached_property
     def backward_s(self) -> float:
@@ -236,44 +239,70 @@ class SessionLog:
     @cached_property
     def avg_backward_mph(self) -> float | None:
         """Time-weighted belt speed while moving backward; None with no backward walking."""
-        moving = [
-            s
-            for s in self.samples
-            if s.direction is Direction.backward and s.speed_mph >= energy.STANDSTILL_MPH
-        ]
-        seconds = sum(s.dt_s for s in moving)
-        if seconds <= 0:
-            return None
-        return sum(s.speed_mph * s.dt_s for s in moving) / seconds
+        return average_speed_mph(s for s in self.samples if s.direction is Direction.backward)
 
     @cached_property
     def avg_heart_rate_bpm(self) -> float | None:
-        rates = [(s.heart_rate_bpm, s.dt_s) for s in self.samples if s.heart_rate_bpm]
-        seconds = sum(dt for _, dt in rates)
-        if seconds > 0:
-            return sum(bpm * dt for bpm, dt in rates) / seconds
-        return sum(bpm for bpm, _ in rates) / len(rates) if rates else None
+        return average_heart_rate(self.samples)
 
     @cached_property
     def max_heart_rate_bpm(self) -> int | None:
-        return max((s.heart_rate_bpm for s in self.samples if s.heart_rate_bpm), default=None)
+        return max_heart_rate(self.samples)
 
     @cached_property
     def net_met_minutes(self) -> float:
         """The weight-free energy estimate (`retrotread.energy`): kcal = this x 3.5 x kg / 200."""
-        return sum(
-            energy.net_met_minutes(
-                s.speed_mph,
-                s.incline_pct or 0.0,
-                s.dt_s,
-                backward=s.direction is Direction.backward,
-            )
-            for s in self.samples
-        )
+        return net_met_minutes(self.samples)
+
+    @cached_property
+    def heart_rate_sources(self) -> tuple[str, ...]:
+        """Where the heart rate came from (`strap`, `treadmill`), most samples first (by name
+        between equals); empty without heart rate."""
+        counts: dict[str, int] = {}
+        for sample in self.samples:
+            if sample.heart_rate_bpm and sample.heart_rate_source:
+                counts[sample.heart_rate_source] = counts.get(sample.heart_rate_source, 0) + 1
+        return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
 
     def kcal(self, weight_kg: float | None) -> float | None:
         """The energy estimate for `weight_kg`; None without a weight (SPEC.md)."""
         return energy.kcal_from_met_minutes(self.net_met_minutes, weight_kg)
+
+
+# -- over any stretch of samples (a session, a lap) -----------------------------------------------
+
+
+def average_speed_mph(samples: Iterable[Sample]) -> float | None:
+    """Time-weighted belt speed while it moved; None when it did not move."""
+    moving = [s for s in samples if s.moving]
+    seconds = sum(s.dt_s for s in moving)
+    if seconds <= 0:
+        return None
+    return sum(s.speed_mph * s.dt_s for s in moving) / seconds
+
+
+def average_heart_rate(samples: Iterable[Sample]) -> float | None:
+    """Time-weighted; a plain mean when no sample with a heart rate has a duration (a single
+    one, the last)."""
+    rates = [(s.heart_rate_bpm, s.dt_s) for s in samples if s.heart_rate_bpm]
+    seconds = sum(dt for _, dt in rates)
+    if seconds > 0:
+        return sum(bpm * dt for bpm, dt in rates) / seconds
+    return sum(bpm for bpm, _ in rates) / len(rates) if rates else None
+
+
+def max_heart_rate(samples: Iterable[Sample]) -> int | None:
+    return max((s.heart_rate_bpm for s in samples if s.heart_rate_bpm), default=None)
+
+
+def net_met_minutes(samples: Iterable[Sample]) -> float:
+    """The weight-free energy estimate of the samples (`retrotread.energy.net_met_minutes`)."""
+    return sum(
+        energy.net_met_minutes(
+            s.speed_mph, s.incline_pct or 0.0, s.dt_s, backward=s.direction is Direction.backward
+        )
+        for s in samples
+    )
 
 
 def _laps(segments: Sequence[SegmentEvent], end_t: float) -> tuple[Lap, ...]:
@@ -318,7 +347,7 @@ def _samples(
                 heart_rate_source=tel.heart_rate_source,
                 direction=segment.direction if segment is not None else facing,
                 segment=segment.index if segment is not None else None,
-                dt_s=gap if 0 < gap <= MAX_SAMPLE_GAP_S else 0.0,
+                dt_s=energy.counted_s(gap),
             )
         )
     return tuple(samples)

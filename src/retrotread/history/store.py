@@ -30,7 +30,6 @@ import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,8 +37,8 @@ from retrotread.energy import kcal_from_met_minutes
 from retrotread.errors import InputError
 
 if TYPE_CHECKING:
-    from retrotread.events import Event
     from retrotread.history.record import SessionLog
+    from retrotread.session.journal import JournalRead
 
 LAST = "last"
 # `session.journal`'s names, repeated so that listing an unchanged data dir does not import the
@@ -51,7 +50,7 @@ INDEX_FILE = "index.sqlite3"
 # change in the code that computes them.
 INDEX_VERSION = 1
 # The modules whose code decides what a row holds (relative to this package's directory).
-_DERIVED_FROM = ("store.py", "record.py", "../energy.py", "../events.py")
+_DERIVED_FROM = ("store.py", "record.py", "../energy.py", "../events.py", "../session/journal.py")
 _BATCH = 64  # journals parsed per write transaction: short locks, progress kept if interrupted
 _BUSY_TIMEOUT_S = 5.0
 _T = TypeVar("_T")
@@ -105,49 +104,21 @@ def index_path(data_dir: Path) -> Path:
 # -- reading a journal leniently ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class JournalRead:
-    """A journal's events, and the lines that could not be read (1-based, a cut-off last line
-    not counted: a crash leaves one, and it is no damage)."""
-
-    events: tuple[Event, ...]
-    bad_lines: tuple[int, ...] = ()
-
-
 def read_events(path: Path) -> JournalRead:
     """Every event of a journal that parses; OSError as raised. Unlike
     `session.journal.read_journal`, a damaged line before the last is skipped and reported,
     not raised: a listing shows what the journal still holds."""
-    from pydantic import ValidationError
+    from retrotread.session.journal import read_journal_leniently
 
-    from retrotread.events import parse_event
-
-    lines = path.read_bytes().split(b"\n")
-    events: list[Event] = []
-    bad: list[int] = []
-    last = len(lines) - 1
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            events.append(parse_event(line))
-        except ValidationError:
-            if number != last:
-                bad.append(number + 1)
-    return JournalRead(tuple(events), tuple(bad))
+    return read_journal_leniently(path)
 
 
 def read_session(path: Path) -> tuple[SessionLog, tuple[int, ...]]:
     """One journal as a `SessionLog`, read leniently (`read_events`), and its damaged lines."""
     from retrotread.history.record import SessionLog
 
-    try:
-        mtime: datetime | None = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    except OSError:
-        mtime = None
     read = read_events(path)
-    log = SessionLog.from_events(path.stem, read.events, path=path, fallback_start=mtime)
-    return log, read.bad_lines
+    return SessionLog.of_journal(path, read.events), read.bad_lines
 
 
 # -- the rows -------------------------------------------------------------------------------------
@@ -204,7 +175,7 @@ def row_of(log: SessionLog, path: Path, bad_lines: Sequence[int] = ()) -> Sessio
         net_met_minutes=log.net_met_minutes,
         avg_heart_rate_bpm=log.avg_heart_rate_bpm,
         max_heart_rate_bpm=log.max_heart_rate_bpm,
-        heart_rate_source=heart_rate_source(log),
+        heart_rate_source=next(iter(log.heart_rate_sources), None),
         rpe=log.rpe,
         device=log.device,
         complete=log.complete,
@@ -212,16 +183,6 @@ def row_of(log: SessionLog, path: Path, bad_lines: Sequence[int] = ()) -> Sessio
         safety_events=len(log.safety),
         bad_lines=tuple(bad_lines),
     )
-
-
-def heart_rate_source(log: SessionLog) -> str | None:
-    """Where the session's heart rate came from: the source of most of its samples that carry
-    one (a strap wins over the treadmill while it is connected), None without heart rate."""
-    counts: dict[str, int] = {}
-    for sample in log.samples:
-        if sample.heart_rate_bpm and sample.heart_rate_source:
-            counts[sample.heart_rate_source] = counts.get(sample.heart_rate_source, 0) + 1
-    return max(sorted(counts), key=counts.__getitem__) if counts else None
 
 
 # The columns after the key (file, size, mtime_ns), in SessionRow's order but `path`.

@@ -20,7 +20,14 @@ from functools import cached_property
 
 from retrotread import energy
 from retrotread.events import Direction
-from retrotread.history.record import Lap, Sample, SessionLog
+from retrotread.history.record import (
+    Lap,
+    Sample,
+    SessionLog,
+    average_heart_rate,
+    max_heart_rate,
+    net_met_minutes,
+)
 
 MPS_PER_KMH = 1 / 3.6
 # A pause the pacer asks for to let the walker turn is part of walking the program, not a
@@ -93,7 +100,7 @@ class LapSpan:
 
     @property
     def max_heart_rate_bpm(self) -> int | None:
-        return max((s.heart_rate_bpm for s in self.samples if s.heart_rate_bpm), default=None)
+        return max_heart_rate(self.samples)
 
     def kcal(self, weight_kg: float | None) -> float | None:
         """The energy estimate of SPEC (`retrotread.energy`) over this lap; None without a
@@ -179,34 +186,6 @@ def lap_spans(log: SessionLog) -> tuple[LapSpan, ...]:
 
 def paused_s(log: SessionLog) -> float:
     return sum(p.duration_s for p in pauses(log))
-
-
-def average_heart_rate(samples: Sequence[Sample]) -> float | None:
-    """Time-weighted, as `SessionLog.avg_heart_rate_bpm`; a plain mean when no sample has a
-    duration (a single one)."""
-    rates = [(s.heart_rate_bpm, s.dt_s) for s in samples if s.heart_rate_bpm]
-    seconds = sum(dt for _, dt in rates)
-    if seconds > 0:
-        return sum(bpm * dt for bpm, dt in rates) / seconds
-    return sum(bpm for bpm, _ in rates) / len(rates) if rates else None
-
-
-def net_met_minutes(samples: Sequence[Sample]) -> float:
-    return sum(
-        energy.net_met_minutes(
-            s.speed_mph, s.incline_pct or 0.0, s.dt_s, backward=s.direction is Direction.backward
-        )
-        for s in samples
-    )
-
-
-def heart_rate_sources(log: SessionLog) -> tuple[str, ...]:
-    """Where the session's heart rate came from (`strap`, `treadmill`), most samples first."""
-    counts: dict[str, int] = {}
-    for sample in log.samples:
-        if sample.heart_rate_bpm and sample.heart_rate_source:
-            counts[sample.heart_rate_source] = counts.get(sample.heart_rate_source, 0) + 1
-    return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
 
 
 def ascent_descent_m(samples: Sequence[Sample]) -> tuple[float, float]:

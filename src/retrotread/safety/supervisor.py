@@ -154,6 +154,7 @@ class Supervisor:
         self.direction = Direction.backward
         self._pause_sources: set[str] = set()  # everyone who asked for the current pause
         self._pause_count = 0  # pause requests so far: a start/resume asked before one yields
+        self._last_pause_source: str | None = None  # who asked for the latest pause
         self._commanded: Setpoint | None = None  # None: nothing commanded, or paused
         self._last_change_at: float | None = None
         self.last_telemetry: TelemetryEvent | None = None
@@ -181,6 +182,23 @@ class Supervisor:
     @property
     def started(self) -> bool:
         return self._latch.started
+
+    @property
+    def pause_count(self) -> int:
+        """Pause requests so far in this session, whatever they found (a pause asked for while
+        already paused counts too). Taken before a resume countdown and handed to `resume` as
+        `pauses_seen`, it lets a pause that arrives during the countdown win."""
+        return self._pause_count
+
+    @property
+    def pause_sources(self) -> frozenset[str]:
+        """Everyone who asked for the current pause (empty while the belt is not paused)."""
+        return frozenset(self._pause_sources) if self._latch.paused else frozenset()
+
+    @property
+    def last_pause_source(self) -> str | None:
+        """Who asked for the latest pause of this session."""
+        return self._last_pause_source
 
     @property
     def stop_reason(self) -> StopReason | None:
@@ -239,7 +257,7 @@ class Supervisor:
             self._arm_stale_timer()
             await self._run_at_floor()
 
-    async def resume(self, source: str | None = None) -> None:
+    async def resume(self, source: str | None = None, *, pauses_seen: int | None = None) -> None:
         """Resume after a pause, at the floor speed. For the local side only (the pacer's
         turn-around, the walker's key); SessionControl offers no way to call it remotely.
 
@@ -247,15 +265,19 @@ class Supervisor:
         if someone else (MQTT, the control socket) paused meanwhile, BeltPaused is raised and
         the belt stays paused until the walker resumes with `resume()`.
 
-        The later request wins: a pause asked for after this call (while it waited for a ramp
-        to yield, or while its own writes are in flight) is not overridden; BeltPaused."""
-        pauses = self._pause_count
+        The later request wins: a pause asked for after the resume was (while it waited for a
+        ramp to yield, or while its own writes are in flight) is not overridden; BeltPaused.
+        The resume counts as asked for when `pause_count` read `pauses_seen` (the start of the
+        countdown before it: a pause during the countdown wins), else when this is called."""
+        pauses = self._pause_count if pauses_seen is None else pauses_seen
         async with self._move_lock:
             self._check_not_latched()
             if not self._latch.paused:
                 return
             if self._pause_count != pauses:
-                raise BeltPaused("paused again after the resume was asked for")
+                raise BeltPaused(
+                    f"paused again by {self._last_pause_source} after the resume was asked for"
+                )
             others = self._pause_sources - {source} if source is not None else set()
             if others:
                 raise BeltPaused(f"paused by {', '.join(sorted(others))}; the walker resumes")
@@ -333,6 +355,7 @@ class Supervisor:
         if latch.latched or not latch.started:
             return StopAck(True, self.belt_mph, "latched" if latch.latched else "not running")
         self._pause_count += 1  # any resume asked for before this pause yields to it
+        self._last_pause_source = source
         if latch.state is BeltState.paused:
             self._pause_sources.add(source)
             return StopAck(True, self.belt_mph, "already paused")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from retrotread.config import SafetyConfig
-from retrotread.errors import ConnectError, RetrotreadError, SinkClosed
+from retrotread.errors import BeltPaused, ConnectError, RetrotreadError, SinkClosed
 from retrotread.events import (
     ConnectedEvent,
     CueEvent,
@@ -43,6 +43,7 @@ from retrotread.session.pacer import (
     RESUMING_TEXT,
     Pacer,
     segment_direction,
+    stays_paused,
 )
 from retrotread.session.plan import Plan
 from retrotread.treadmill import Treadmill
@@ -223,13 +224,24 @@ class Session:
 
     async def resume_local(self) -> None:
         """Resume after a pause, at the floor speed. Deliberately not part of SessionControl:
-        only the walker at the treadmill (the live view's keys) may start the belt again."""
+        only the walker at the treadmill (the live view's keys) may start the belt again.
+
+        The resume is asked for when the countdown begins: a pause from any channel that
+        arrives during the countdown wins, the belt stays paused and the walker is told so."""
         supervisor = self.supervisor
         if supervisor is None:
             return
+        pauses = supervisor.pause_count
         try:
             await _countdown(self, supervisor, "resuming", RESUMING_TEXT, "resume", self.facing())
-            await supervisor.resume()
+            await supervisor.resume(pauses_seen=pauses)
+        except BeltPaused as err:
+            log.info("stays paused", reason=str(err))
+            if not supervisor.latched:
+                for event in stays_paused(
+                    self.session_time(), supervisor.last_pause_source, self.facing()
+                ):
+                    self.emit(event)
         except RetrotreadError as err:  # latched meanwhile: the session can only end
             log.warning("cannot resume", error=str(err))
         else:

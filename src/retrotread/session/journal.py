@@ -105,19 +105,37 @@ def append_event(path: Path, event: Event) -> None:
 def read_journal(path: Path) -> list[Event]:
     """All events of a journal. A last line cut off by a crash is ignored; damage anywhere else is
     an InputError naming the line, because silently dropping history would hide a real problem."""
+    read = read_journal_leniently(path)
+    if read.bad_lines:
+        raise InputError(f"{path}: line {read.bad_lines[0]} is not a valid event")
+    return list(read.events)
+
+
+@dataclass(frozen=True)
+class JournalRead:
+    """A journal's events, and the lines that could not be read (1-based, a cut-off last line
+    not counted: a crash leaves one, and it is no damage)."""
+
+    events: tuple[Event, ...]
+    bad_lines: tuple[int, ...] = ()
+
+
+def read_journal_leniently(path: Path) -> JournalRead:
+    """Every event of a journal that parses, and the damaged lines before the last (skipped);
+    OSError as raised. For a listing, which shows what a journal still holds."""
     lines = path.read_bytes().split(b"\n")
     events: list[Event] = []
+    bad: list[int] = []
     last = len(lines) - 1
     for number, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             events.append(parse_event(line))
-        except ValidationError as err:
-            if number == last:
-                break
-            raise InputError(f"{path}: line {number + 1} is not a valid event") from err
-    return events
+        except ValidationError:
+            if number != last:
+                bad.append(number + 1)
+    return JournalRead(tuple(events), tuple(bad))
 
 
 @dataclass(frozen=True)

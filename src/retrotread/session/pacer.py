@@ -25,14 +25,13 @@ stop is verified, which may take a minute (a stalled machine, a link that is dow
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrotread.config import TurnaroundMode
 from retrotread.errors import BeltPaused
 from retrotread.events import (
-    CommandEvent,
     CueEvent,
     Direction,
     Event,
@@ -143,11 +142,19 @@ walker) was told "turn around now" at 1.85 mph when the prompt followed the comm
 
 SETTLED_TOLERANCE_MPH = 0.3
 """A belt whose readout sits a little above what was commanded (a calibration offset) never
-reads within AT_FLOOR_TOLERANCE_MPH: it counts as at the floor once two packets in a row show it
-no longer slowing (within SETTLED_STEP_MPH) at most this far above the floor, the default
-`overspeed_tolerance_mph`, inside which the supervisor too counts a belt as at its speed."""
+reads within AT_FLOOR_TOLERANCE_MPH: it counts as at the floor once it is seen no longer
+changing (SETTLED_RATE_MPH_PER_S over SETTLE_WINDOW_S) at most this far above the floor, the
+default `overspeed_tolerance_mph`, inside which the supervisor too counts a belt as at its
+speed."""
 
-SETTLED_STEP_MPH = 0.02
+SETTLED_RATE_MPH_PER_S = 0.02
+"""A belt changing by at most this many mph per second is no longer slowing."""
+
+SETTLE_WINDOW_S = 0.9
+"""The rate is judged against the newest packet at least this old, whatever the treadmill's data
+rate: a console that notifies at 5-10 Hz shows a belt still slowing 0.1-0.2 mph/s as two packets
+a few hundredths of a mph apart, which a per-packet test would call settled. About a second, a
+little less so that a 1 Hz treadmill's previous packet qualifies despite jitter."""
 
 BELT_STOPPED_MPH = 0.05
 """Below this the belt counts as stopped (telemetry rounds to 0.001 mph)."""
@@ -177,6 +184,22 @@ def turnaround_message(direction: Direction, paused: bool = False, pausing: bool
     return f"Turn around now: next you walk {direction.upper()}. {belt}."
 
 
+def stays_paused(t: float, by: str | None, direction: Direction) -> tuple[PromptEvent, CueEvent]:
+    """What the walker is told when a countdown ends without the belt moving: someone paused
+    it during the countdown (or the hold before it), and that pause wins. The prompt (kind
+    `resume`, which the belt's next Start clears) replaces the countdown's; the cue is said."""
+    who = f" by {by}" if by else ""
+    return (
+        PromptEvent(
+            t=t,
+            message=f"Paused{who}: the belt stays paused until you resume it",
+            kind="resume",
+            direction=direction,
+        ),
+        CueEvent(t=t, kind="paused", text=f"Belt stays paused{who}"),
+    )
+
+
 def _seconds(value: float) -> float:
     return round(max(0.0, value), 1)
 
@@ -201,6 +224,18 @@ class _Turn:
         if self.turned_t is None or self.moving_t is None:
             return None
         return _seconds(self.moving_t - self.turned_t)
+
+
+def _settled(readings: deque[tuple[float, float]], t: float, mph: float) -> bool:
+    """Whether the belt seen at `mph` at `t` no longer changes: against the newest earlier
+    reading at least SETTLE_WINDOW_S older, at most SETTLED_RATE_MPH_PER_S. Readings older than
+    that one are dropped: a later reading will be judged against it or a newer one."""
+    while len(readings) >= 2 and t - readings[1][0] >= SETTLE_WINDOW_S:
+        readings.popleft()
+    if not readings or t - readings[0][0] < SETTLE_WINDOW_S:
+        return False
+    then, was = readings[0]
+    return abs(was - mph) <= SETTLED_RATE_MPH_PER_S * (t - then)
 
 
 class Pacer:
@@ -232,7 +267,7 @@ class Pacer:
         self.progress: SegmentProgress | None = None
         self._telemetry_seen = asyncio.Event()
         self._seen_mph: float | None = None
-        self._outside_pause = False  # paused by someone else since the belt last started
+        self._seen_t = 0.0  # when the latest Treadmill Data was received (session seconds)
 
     async def run(self, plan: Plan, direction: Direction) -> None:
         """Run every segment; `direction` is the one the belt was started in."""
@@ -243,15 +278,11 @@ class Pacer:
             remove()
 
     def _observe(self, event: Event) -> None:
-        """What the supervisor reports: the belt as seen, and pauses asked for by others."""
+        """What the supervisor reports: the belt as seen, and when."""
         if isinstance(event, TelemetryEvent):
             self._seen_mph = event.speed_mph
+            self._seen_t = event.t
             self._telemetry_seen.set()
-        elif isinstance(event, CommandEvent) and event.result == "success":
-            if event.op == "pause" and event.source != "turnaround":
-                self._outside_pause = True
-            elif event.op == "start":  # a resume ends every pause at once
-                self._outside_pause = False
 
     async def _run(self, plan: Plan, direction: Direction) -> None:
         deadline = self._now()
@@ -360,7 +391,14 @@ class Pacer:
         countdown = MOVE_COUNTDOWN_S
         await asyncio.sleep(max(0.0, self._turnaround_hold_s - countdown))
         # Paused by someone else (MQTT, the socket): the walker resumes, with its own countdown.
-        walker_resumes = self._supervisor.paused and (not pause_mode or self._outside_pause)
+        # In pause mode their pause found the belt paused already (no Pause written, nothing
+        # said then): the supervisor knows who holds the pause, so ask it, and tell the walker.
+        others = self._supervisor.pause_sources - {"turnaround"}
+        walker_resumes = self._supervisor.paused and (not pause_mode or bool(others))
+        # A pause from now on, during the countdown, wins over the resume at its end.
+        pauses = self._supervisor.pause_count
+        if walker_resumes and pause_mode:
+            self._say_stays_paused(new)
         if not walker_resumes:
             moves = "starts" if self._supervisor.paused else "speeds up"
             self._prompt(
@@ -374,14 +412,27 @@ class Pacer:
         if self._supervisor.latched:
             return None, paused_for
         if pause_mode:
-            # Resume only our own pause: if MQTT or the control socket paused during the hold,
-            # the belt stays paused and `_set_target` below waits for the walker to resume.
-            with contextlib.suppress(BeltPaused):
-                await self._supervisor.resume("turnaround")
+            # Resume only our own pause, and only if nobody paused since the countdown began:
+            # if MQTT or the control socket paused during the hold or the countdown, the belt
+            # stays paused and `_set_target` below waits for the walker to resume.
+            try:
+                await self._supervisor.resume("turnaround", pauses_seen=pauses)
+            except BeltPaused:
+                if not walker_resumes and not self._supervisor.latched:
+                    self._say_stays_paused(new)
         # Switch the supervisor's ceiling to the new direction while still at the floor.
         paused_for += await self._set_target(self._floor_mph, new)
         turn.moving_t = self._now()
         return turn, paused_for
+
+    def _say_stays_paused(self, direction: Direction) -> None:
+        """The belt stays paused for someone else at the end of a turn-around: say so, naming
+        who paused last (the turn-around's own pause is no reason to wait for the walker)."""
+        sources = self._supervisor.pause_sources - {"turnaround"}
+        last = self._supervisor.last_pause_source
+        by = last if last in sources else ", ".join(sorted(sources)) or None
+        for event in stays_paused(self._now(), by, direction):
+            self._say(event)
 
     async def _belt_seen_at_floor(
         self, floor_mph: float, limit_s: float, *, stopped: bool = False
@@ -391,7 +442,9 @@ class Pacer:
         BELT_STOPPED_MPH; False after `limit_s`, or once a stop latched."""
         loop = asyncio.get_running_loop()
         until = loop.time() + limit_s
-        before: float | None = None
+        # (session seconds, mph) of the packets seen since the wait began; the oldest is the
+        # newest one at least SETTLE_WINDOW_S older than the latest (once there is one).
+        readings: deque[tuple[float, float]] = deque()
         while not self._supervisor.latched:
             self._telemetry_seen.clear()
             remaining = until - loop.time()
@@ -409,15 +462,11 @@ class Pacer:
                 if seen < BELT_STOPPED_MPH:
                     return True
                 continue
-            at_floor = seen <= floor_mph + AT_FLOOR_TOLERANCE_MPH + 1e-9
-            settled = (
-                before is not None
-                and seen <= floor_mph + SETTLED_TOLERANCE_MPH
-                and abs(seen - before) <= SETTLED_STEP_MPH
-            )
-            if at_floor or settled:
+            if seen <= floor_mph + AT_FLOOR_TOLERANCE_MPH + 1e-9:
                 return True
-            before = seen
+            if seen <= floor_mph + SETTLED_TOLERANCE_MPH and _settled(readings, self._seen_t, seen):
+                return True
+            readings.append((self._seen_t, seen))
         return False
 
     async def _hold_segment(

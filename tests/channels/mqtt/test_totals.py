@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retrotread import energy
-from retrotread.channels.mqtt.totals import MAX_SAMPLE_GAP_S, SessionTotals
+from retrotread.channels.mqtt.totals import SessionTotals
+from retrotread.energy import MAX_SAMPLE_GAP_S
 from retrotread.events import Direction, Event, SegmentEvent, SummaryEvent, TelemetryEvent
 from retrotread.history import record
 from retrotread.units import KMH_PER_MPH

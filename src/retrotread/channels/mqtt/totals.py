@@ -6,7 +6,8 @@ to 0 is a new session, a new meter cycle). The figures are the ones `retrotread 
 reads from the journal (`history/record.py`, which channels may not import), computed the same
 way so that the live sensor and the history agree:
 - a telemetry sample stands for the time to the next one, unless that gap is longer than
-  `MAX_SAMPLE_GAP_S` (a dropped link or a stalled machine: the belt in between is unknown);
+  `energy.MAX_SAMPLE_GAP_S` (a dropped link or a stalled machine: the belt in between is
+  unknown; `energy.counted_s`);
 - backward time is the time the belt moved (at least `energy.STANDSTILL_MPH`) in a backward
   segment (before the first segment the walker is taken to face backward);
 - the energy is the estimate of `retrotread.energy` (net kcal, backward walking 1.4 x the
@@ -29,8 +30,6 @@ from retrotread.events import (
     TelemetryEvent,
     facing_at_start,
 )
-
-MAX_SAMPLE_GAP_S = 5.0  # as history/record.py: a longer gap between samples counts as nothing
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ class SessionTotals:
         last = self._last
         if last is None:
             return
-        gap = t - last.t
-        if not 0 < gap <= MAX_SAMPLE_GAP_S:
+        gap = energy.counted_s(t - last.t)
+        if gap == 0:
             return
         if last.backward and last.mph >= energy.STANDSTILL_MPH:
             self.backward_s += gap

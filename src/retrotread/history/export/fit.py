@@ -252,7 +252,7 @@ def _device_infos(log: SessionLog, start_ms: int, version: tuple[int, int]) -> I
         treadmill.source_type = SourceType.BLUETOOTH_LOW_ENERGY
         treadmill.product_name = _short(log.device)
         yield treadmill
-    if "strap" in timeline.heart_rate_sources(log):
+    if "strap" in log.heart_rate_sources:
         strap = DeviceInfoMessage()
         strap.timestamp = start_ms
         strap.device_index = _STRAP_INDEX

@@ -27,6 +27,7 @@ from datetime import datetime
 from retrotread.history import timeline
 from retrotread.history.export import CREATOR
 from retrotread.history.record import SessionLog
+from retrotread.wording import duration
 
 TCD_NS = "http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -87,11 +88,11 @@ def activity_notes(log: SessionLog, weight_kg: float | None) -> str:
     if log.program:
         parts[0] += f", program {log.program}"
     parts.append(
-        f"backward {_clock(log.backward_s)}, forward {_clock(log.forward_s)}"
+        f"backward {duration(log.backward_s)}, forward {duration(log.forward_s)}"
         if log.forward_s
-        else f"backward {_clock(log.backward_s)}"
+        else f"backward {duration(log.backward_s)}"
     )
-    sources = timeline.heart_rate_sources(log)
+    sources = log.heart_rate_sources
     if sources:
         parts.append("heart rate from " + " and ".join(_SOURCE_WORDS.get(s, s) for s in sources))
     if weight_kg is None:
@@ -146,8 +147,3 @@ def _time(moment: datetime) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}:{secs:02d}"
