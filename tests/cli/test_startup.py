@@ -13,9 +13,12 @@ import subprocess
 import sys
 
 import pytest
+import typer.main
+from typer._click import core as click_core
+from typer._click.utils import make_default_short_help
 
-from retrotread.cli.app import app, run
-from retrotread.cli.commands import COMMAND_MODULES
+from retrotread.cli.app import Group, app, run
+from retrotread.cli.commands import COMMAND_MODULES, COMMAND_SUMMARIES
 from tests.support.cli import imported_modules
 
 HEAVY = frozenset({"pydantic", "pydantic_core", "pydantic_settings", "rich", "structlog", "bleak"})
@@ -73,6 +76,33 @@ def test_decode_imports_only_its_own_command_module() -> None:
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert "retrotread.cli.decode_cmd" in loaded
     assert not loaded & (set(COMMAND_MODULES.values()) - {"retrotread.cli.decode_cmd"})
+
+
+def test_help_lists_every_command_without_importing_any() -> None:
+    probe = (
+        "import json, sys\n"
+        "from retrotread.cli.app import run\n"
+        "run(['--help'])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('retrotread.cli.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    *help_lines, modules = done.stdout.splitlines()
+    assert not set(json.loads(modules)) & set(COMMAND_MODULES.values())
+    listed = {line.split()[0] for line in help_lines if line.startswith("  ") and line.split()}
+    assert set(COMMAND_MODULES) <= listed
+
+
+@pytest.mark.parametrize("limit", [20, 45, 80, 200])
+def test_each_summary_is_the_short_help_its_command_gives(limit: int) -> None:
+    group = typer.main.get_command(app)
+    assert isinstance(group, Group)
+    for name, summary in COMMAND_SUMMARIES.items():
+        command = group.get_command(click_core.Context(group), name)
+        assert command is not None, name
+        assert command.get_short_help_str(limit) == make_default_short_help(summary, limit), name
+    assert set(COMMAND_SUMMARIES) == set(COMMAND_MODULES)
 
 
 def test_each_listed_module_registers_the_command_it_is_listed_under() -> None:

@@ -10,6 +10,7 @@ socket request, run the console script in a subprocess; the rest run in-process.
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import socket
@@ -61,7 +62,8 @@ def test_run_redirected_to_a_file_keeps_the_human_lines_and_logs_stay_on_stderr(
     lines = text.splitlines()
     assert lines[0].startswith("[00:00] connected to ")
     first_segment = next(line for line in lines if "] segment " in line)
-    assert first_segment.startswith("[00:03] segment 1 of 5: ")
+    # After the 3 s countdown; the clock of a time-scaled run also counts a little real work.
+    assert re.match(r"\[00:0[34]\] segment 1 of 5: ", first_segment), first_segment
     assert any("bpm (treadmill)" in line for line in lines)  # heart rate with its source
     summary = summary_of(text)
     assert summary[0] == "Program complete."

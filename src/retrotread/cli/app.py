@@ -22,12 +22,14 @@ import typer
 from typer._click.core import Command as ClickCommand
 from typer._click.core import Context, Parameter, ParameterSource
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.formatting import HelpFormatter
+from typer._click.utils import make_default_short_help
 from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command_from_info, get_command_name
 from typer.models import CommandFunctionType, CommandInfo
 
 from retrotread.cli.coercion import convert_without_pydantic
-from retrotread.cli.commands import COMMAND_MODULES
+from retrotread.cli.commands import COMMAND_MODULES, COMMAND_SUMMARIES
 from retrotread.cli.context import CliState, LogFormat
 from retrotread.errors import RetrotreadError
 
@@ -94,6 +96,24 @@ class Group(TyperGroup):
         # and the help option is made here.
         convert_without_pydantic(params)
         return params
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        """The command list from `COMMAND_SUMMARIES`: help builds no command (building all of
+        them cost `--help` most of its start-up), only those without a summary."""
+        names = sorted(self.commands)  # the names alone: typer's list_commands builds each
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in COMMAND_SUMMARIES:
+                rows.append((name, make_default_short_help(COMMAND_SUMMARIES[name], limit)))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 class LazyCommands(MutableMapping[str, ClickCommand]):
