@@ -10,8 +10,8 @@ socket request, run the console script in a subprocess; the rest run in-process.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import socket
 import subprocess
