@@ -16,6 +16,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -165,9 +166,11 @@ def test_the_wait_after_the_session_is_bounded_and_gives_a_stalled_reader_up() -
         assert writer is not None
         for n in range(200):
             write_line(pipe.stream, f"{n} {'y' * 500}\n", "")  # 100 KB: more than the pipe holds
+        # The writer has filled the pipe and waits for room before the drain starts judging it.
+        eventually(lambda: writer.writing)
         started = time.monotonic()
         with capture_logs() as logs:
-            drain_outputs(stall_s=0.2, limit_s=LIMIT_S)
+            drain_outputs(stall_s=1.0, limit_s=LIMIT_S)
         assert time.monotonic() - started < LIMIT_S
         assert not writer.usable
         said = warnings(logs)
@@ -232,3 +235,18 @@ def test_std_streams_queue_while_inside_and_are_put_back_after() -> None:
             assert read_available(pipe.read_end) == b"through the queue\n"  # drained on leaving
         finally:
             sys.stdout, sys.stderr = saved
+
+
+def test_stdout_and_stderr_into_one_file_keep_their_order(tmp_path: Path) -> None:
+    """`run > log 2>&1`: both descriptors reach one file, so one writer keeps the order."""
+    path = tmp_path / "log"
+    with path.open("w") as first:
+        second_fd = os.dup(first.fileno())
+        with os.fdopen(second_fd, "w") as second:
+            writer = writer_for(first)
+            assert writer is not None
+            assert writer_for(second) is writer
+            for n in range(400):
+                write_line(first if n % 2 == 0 else second, f"{n}\n", "")
+            drain_outputs(limit_s=LIMIT_S)
+    assert path.read_text().split() == [str(n) for n in range(400)]

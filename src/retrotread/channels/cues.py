@@ -246,7 +246,10 @@ class Speech:
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(OSError):
                     process.kill()
-                process.wait()
+                # A process stuck in the kernel (a hung audio driver) may not die at once:
+                # fall back to the bell now rather than wait for it.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(1.0)
                 code = None
             with self._lock:
                 self._process = None

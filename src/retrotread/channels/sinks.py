@@ -30,7 +30,6 @@ import contextlib
 import io
 import os
 import select
-import stat
 import sys
 import threading
 import time
@@ -128,6 +127,12 @@ class StreamWriter:
         return self._failure is None and self._thread.is_alive()
 
     @property
+    def writing(self) -> bool:
+        """A batch is being written (perhaps waiting for its reader to make room)."""
+        with self._cond:
+            return self._busy > 0
+
+    @property
     def idle(self) -> bool:
         return not self._queue and not self._busy
 
@@ -207,6 +212,23 @@ class StreamWriter:
             give_up_stream(stream)
 
     def _run(self) -> None:
+        """The thread: write batches until the destination fails or is given up. Anything
+        unexpected ends it as a failure, so `put` stops queueing for a thread that is gone."""
+        try:
+            self._write_batches()
+        except BaseException as err:
+            with self._cond:
+                first = self._failure is None
+                if first:
+                    self._failure = OSError(f"the writer stopped: {err!r}")
+                self._queue.clear()
+                self._queued = 0
+                self._busy = 0
+                self._cond.notify_all()
+            if first:
+                self._give_up()
+
+    def _write_batches(self) -> None:
         while True:
             with self._cond:
                 while not self._queue:
@@ -248,6 +270,8 @@ class StreamWriter:
             try:
                 written = os.write(self._fd, view)
             except BlockingIOError:  # a descriptor someone made non-blocking: wait for room
+                if self._failure is not None:  # abandoned meanwhile: stop trying
+                    raise OSError("the destination was given up") from None
                 select.select([], [self._fd], [], 1.0)
                 continue
             view = view[written:]
@@ -272,9 +296,9 @@ def _destination(stream: object) -> tuple[int, tuple[int, ...]] | None:
         info = os.fstat(fd)
     except (OSError, ValueError):  # io.UnsupportedOperation is both
         return None
-    if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode) or stat.S_ISCHR(info.st_mode):
-        return fd, (info.st_dev, info.st_ino)
-    return fd, (fd, info.st_dev, info.st_ino)
+    # One writer per file, pipe or terminal, whichever descriptor reaches it: `> log 2>&1`
+    # keeps stdout's and stderr's lines in the order they were written.
+    return fd, (info.st_dev, info.st_ino)
 
 
 def _stream_name(stream: object, fd: int) -> str:
@@ -334,7 +358,7 @@ def drain_outputs(stall_s: float = DRAIN_STALL_S, limit_s: float = DRAIN_LIMIT_S
         note = writer.unreported_failure()
         if note is not None:
             notes.append(note)
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception, KeyboardInterrupt):
         for note in notes:
             log.warning(note)
     with contextlib.suppress(KeyboardInterrupt):
@@ -440,8 +464,10 @@ def queued_std_streams() -> Iterator[None]:
     try:
         yield
     finally:
-        drain_outputs()
-        sys.stdout, sys.stderr = saved
+        try:
+            drain_outputs()
+        finally:  # even on a second Ctrl-C during the drain
+            sys.stdout, sys.stderr = saved
 
 
 class JsonLinesSink:

@@ -1005,14 +1005,15 @@ def _keys(on_keys: Callable[[Sequence[str]], None], stdin: TextIO | None = None)
             return
         deliver(decoder.feed(text.decode(data)))
 
-    # TCSANOW, never TCSADRAIN or TCSAFLUSH: those wait until the terminal took all output,
-    # which is for ever when it takes none (suspended, stalled).
-    tty.setcbreak(fd, termios.TCSANOW)
-    with contextlib.suppress(OSError, termios.error):
-        termios.tcsetattr(fd, termios.TCSANOW, _keys_only(termios.tcgetattr(fd), fd))
-        termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the view asked for any
-    loop.add_reader(fd, on_readable)
     try:
+        # Inside the try: a set-up that fails part-way still gives the terminal back as it was.
+        # TCSANOW, never TCSADRAIN or TCSAFLUSH: those wait until the terminal took all output,
+        # which is for ever when it takes none (suspended, stalled).
+        tty.setcbreak(fd, termios.TCSANOW)
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, _keys_only(termios.tcgetattr(fd), fd))
+            termios.tcflush(fd, termios.TCIFLUSH)  # keys typed before the view asked for any
+        loop.add_reader(fd, on_readable)
         yield True
     finally:
         loop.remove_reader(fd)
