@@ -29,7 +29,9 @@ def test_a_countdown_that_a_pause_won_lets_r_resume_again() -> None:
     assert state.belt_paused
     assert "r: resume" in keys_text(state)
     assert state.prompt is not None
-    assert state.prompt.message == "Paused by mqtt: the belt stays paused until you resume it"
+    assert state.prompt.message == (
+        "Paused remotely (MQTT): the belt stays paused until you resume it"
+    )
 
 
 def test_the_resume_after_it_clears_the_stays_paused_prompt() -> None:

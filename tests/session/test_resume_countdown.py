@@ -113,8 +113,8 @@ def test_a_pause_during_the_walkers_countdown_keeps_the_belt_paused(tmp_path: Pa
     first_pause = next(e for e in run.of(CommandEvent) if e.op == "pause")
     assert first_pause.t + 33 - 1e-6 <= prompt.t < first_pause.t + 60
     assert prompt.kind == "resume"
-    assert "mqtt" in prompt.message
-    assert "mqtt" in cue.text
+    assert "remotely (MQTT)" in prompt.message
+    assert "remotely (MQTT)" in cue.text
     # The later resume clears that prompt when the belt moves.
     last_prompt = [e for e in run.of(PromptEvent) if e.kind == "resume"][-1]
     assert last_prompt.message == ""
@@ -149,8 +149,8 @@ def test_a_pause_during_the_paused_turnarounds_countdown_keeps_the_belt_paused(
     assert resuming[0].t - paused.t >= 30 + MOVE_COUNTDOWN_S - 1e-6
     prompt, cue = stays_paused(run)
     assert countdown.t + MOVE_COUNTDOWN_S - 1e-6 <= prompt.t <= countdown.t + 30
-    assert "mqtt" in prompt.message
-    assert "mqtt" in cue.text
+    assert "remotely (MQTT)" in prompt.message
+    assert "remotely (MQTT)" in cue.text
 
 
 def test_a_pause_during_the_floor_turnarounds_countdown_keeps_the_belt_paused(

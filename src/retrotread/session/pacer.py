@@ -42,6 +42,7 @@ from retrotread.events import (
 )
 from retrotread.safety.supervisor import Supervisor
 from retrotread.session.plan import Plan, Segment
+from retrotread.wording import by_whom
 
 PAUSE_CHECK_INTERVAL_S = 1.0
 """How often the pacer looks whether the belt was paused from outside (socket, MQTT)."""
@@ -188,7 +189,8 @@ def stays_paused(t: float, by: str | None, direction: Direction) -> tuple[Prompt
     """What the walker is told when a countdown ends without the belt moving: someone paused
     it during the countdown (or the hold before it), and that pause wins. The prompt (kind
     `resume`, which the belt's next Start clears) replaces the countdown's; the cue is said."""
-    who = f" by {by}" if by else ""
+    whom = by_whom(by)  # "remotely (MQTT)", "from another terminal (...)": as everywhere else
+    who = f" {whom}" if whom else ""
     return (
         PromptEvent(
             t=t,
