@@ -40,6 +40,7 @@ from retrotread.events import (
     SummaryEvent,
 )
 from retrotread.session.control import EventListener
+from tests.support.virtual_time import advance
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(
@@ -444,11 +445,11 @@ def test_time_left_counts_from_what_is_left_of_a_segment_after_a_turn_around() -
         session = FakeSession()
         channel = CueChannel(session, None, [60.0, 120.0])
         session.add_listener(channel)
-        await asyncio.sleep(100.0)
+        await advance(100.0)
         # The last segment began 25 s late (a turn-around took them): the program ends at
         # 100 + 95 s, not at 100 + 120 s.
         session.emit(_segment(100.0, 1, 1.2, remaining_s=95.0))
-        await asyncio.sleep(100.0)
+        await advance(100.0)
         channel.close()
         return session.cues()
 

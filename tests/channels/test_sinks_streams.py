@@ -34,16 +34,15 @@ from retrotread.channels.sinks import (
 )
 from retrotread.errors import SinkClosed
 from retrotread.events import ConnectedEvent
+from tests.support.waiting import until
 
 CONNECTED = ConnectedEvent(t=0.2, device="sim", speed_range_kmh=(0.5, 20.0, 0.01), features=[])
 LIMIT_S = 10.0
 
 
 def eventually(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + LIMIT_S
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.005)  # polling another thread's progress, with a deadline
+    """Another thread's progress announces nothing to the test: polled."""
+    until(condition, limit_s=LIMIT_S, what="writer progress")
 
 
 def read_available(fd: int) -> bytes:

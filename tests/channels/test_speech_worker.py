@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from structlog.testing import capture_logs
 
 from retrotread.channels.cues import SPEAK_AFTER_S, Bell, Speech
 from retrotread.events import CueKind
+from tests.support.waiting import until_async
 
 # Writes "PID TEXT" to $0, then never ends on its own (an engine stuck on an audio device).
 HANGING = 'printf "%s %s\\n" "$$" "$1" >> "$0"; exec sleep 60'
@@ -42,14 +42,6 @@ class Terminal(io.StringIO):
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
-
-
-async def _until(condition: Callable[[], bool], limit_s: float = 10.0) -> None:
-    """Poll `condition` on the loop until it holds; fail after `limit_s`. Polled: what an
-    engine process wrote to a file has no event to wait on."""
-    async with asyncio.timeout(limit_s):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def _until_idle(speech: Speech) -> None:
@@ -128,7 +120,8 @@ def test_a_stop_cue_cuts_off_a_long_cue_and_goes_before_the_queued_ones(
     async def main() -> Speech:
         speech = Speech(_gated(log, gate, "Speeding"), Bell(terminal), min_timeout_s=60.0)
         speech.say("speed_up", speed_up)
-        await _until(lambda: _lines(log) == [speed_up])  # being said, and the gate is shut
+        # What an engine process wrote to a file announces nothing: polled.
+        await until_async(lambda: _lines(log) == [speed_up], what="the long cue being said")
         speech.say("time_left", "One minute left")
         speech.say(kind, text)
         await _until_idle(speech)  # only a cut-off lets this happen: the gate stays shut
@@ -156,7 +149,7 @@ def test_stop_and_heart_rate_cues_go_first_without_cutting_off(tmp_path: Path) -
     async def main() -> None:
         speech = Speech(_gated(log, gate, "Speeding"), Bell(), min_timeout_s=60.0)
         speech.say("speed_up", speed_up)
-        await _until(lambda: _lines(log) == [speed_up])
+        await until_async(lambda: _lines(log) == [speed_up], what="the long cue being said")
         speech.say("time_left", "One minute left")
         speech.say("heart_rate", "Heart rate high: slowing down")
         speech.say("stopped", "Belt stopped")

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import termios
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -43,6 +42,7 @@ from retrotread.cli.live import (
 from tests.support.cli import LONG_PLAN
 from tests.support.fake_session import StubSession
 from tests.support.sessions import SHORT_PLAN, pause_then_resume, simulate, turning_plan, write_plan
+from tests.support.waiting import until, until_async
 
 PLAN: dict[str, Any] = {
     "name": "first-steps",
@@ -512,10 +512,8 @@ class ResumableStub(StubSession):
 
 
 async def wait_for(condition: Callable[[], bool], limit_s: float = 10.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not condition():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
+    """Keys go through a real terminal, whose delivery announces nothing: polled."""
+    await until_async(condition, limit_s=limit_s, what="the keys' effect")
 
 
 @contextlib.contextmanager
@@ -690,13 +688,15 @@ def test_in_tmux_the_view_shows_speed_and_keys_and_q_stops_the_session(tmp_path:
         return done.stdout
 
     def pane_until(condition: Callable[[str], bool], limit_s: float = 60.0) -> str:
-        deadline = time.monotonic() + limit_s
-        while True:
-            pane = tmux("capture-pane", "-p", "-t", "live")
-            if condition(pane):
-                return pane
-            assert time.monotonic() < deadline, pane
-            time.sleep(0.1)  # polling the pane for a condition, with a deadline
+        last = [""]
+
+        def shown() -> str | None:
+            last[0] = tmux("capture-pane", "-p", "-t", "live")
+            return last[0] if condition(last[0]) else None
+
+        return until(
+            shown, limit_s=limit_s, what=lambda: f"such pane; it shows:\n{last[0]}", interval_s=0.1
+        )
 
     tmux("new-session", "-d", "-x", "100", "-y", "30", "-s", "live", command)
     try:

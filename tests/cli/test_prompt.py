@@ -6,12 +6,8 @@ The question itself is tried with text streams standing in for the terminal; the
 
 from __future__ import annotations
 
-import fcntl
 import io
 import os
-import pty
-import subprocess
-import termios
 from pathlib import Path
 
 import pytest
@@ -19,7 +15,7 @@ import pytest
 from retrotread.cli.prompt import RPE_AGAIN, RPE_QUESTION, RPE_SKIPPED, ask_rpe
 from retrotread.history.record import SessionLog
 from tests.support.cli import CONSOLE_SCRIPT, private_env
-from tests.support.terminal import read_rest, read_until
+from tests.support.terminal import read_rest, read_until, run_on_a_terminal
 
 
 class Interrupting(io.StringIO):
@@ -62,30 +58,17 @@ def test_end_of_input_and_ctrl_c_skip() -> None:
     assert shown.getvalue() == RPE_QUESTION + "\n"
 
 
-def _take_terminal() -> None:
-    """In the child: make the pty (already its stdin) its controlling terminal, so that Ctrl-C
-    typed there is a SIGINT, as in a shell."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 def _session_on_a_terminal(tmp_path: Path, typed: bytes) -> tuple[int, bytes, SessionLog]:
     """A short simulated session with stdin and stdout on a pseudo-terminal (stderr, the logs,
     to a pipe); `typed` is typed once the question shows."""
     plan = tmp_path / "plan.toml"
     plan.write_text('[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 0.8\n')
     env = private_env(tmp_path, TERM="dumb")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
+    controller, process = run_on_a_terminal(
         [str(CONSOLE_SCRIPT), "run", "--sim", "--plan", str(plan), "--cues", "off",
          "--time-scale", "100000"],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_take_terminal,
+        env,
     )  # fmt: skip
-    os.close(terminal)
     try:
         screen = read_until(controller, b"How hard")
         assert b"How hard was that, 6 to 20?" in screen, screen

@@ -10,12 +10,8 @@ Through the use case (`rpe_wanted`) and through the console script on a pseudo-t
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import subprocess
-import sys
-import termios
 from pathlib import Path
 
 import pytest
@@ -23,10 +19,10 @@ import pytest
 from retrotread.cli.prompt import RPE_AGAIN, RPE_SKIPPED
 from retrotread.history.record import SessionLog
 from retrotread.run import RunOptions, run_to_result
+from tests.support.cli import CONSOLE_SCRIPT, private_env
 from tests.support.settings import clean_environment
-from tests.support.terminal import read_rest, read_until
+from tests.support.terminal import read_rest, read_until, run_on_a_terminal
 
-CONSOLE_SCRIPT = Path(sys.executable).parent / "retrotread"
 PLAN = '[[segments]]\nname = "a"\nduration_s = 20\ntarget_mph = 0.8\n'
 REFUSED_STOP = ("--sim-fault", "reject@0:stop")
 
@@ -61,39 +57,18 @@ def test_the_rating_is_wanted_only_once_the_belt_was_seen_at_0(
     assert result.rpe_wanted is wanted
 
 
-def _take_terminal() -> None:
-    """In the child: the pty (already its stdin) as its controlling terminal, as in a shell."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 def _on_a_terminal(
     tmp_path: Path, *args: str, typed_first: bytes = b""
 ) -> tuple[int, subprocess.Popen[bytes]]:
     """`run --sim` on a short plan with stdin and stdout on a pseudo-terminal (stderr, the logs,
     to a pipe), `typed_first` typed before the child starts. Returns the pty's controller side
     (nothing read from it yet) and the child."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROTREAD_")}
-    env |= {
-        "RETROTREAD_DATA_DIR": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "TERM": "dumb",
-    }
-    controller, terminal = pty.openpty()
-    if typed_first:
-        # Typed into the terminal before the child runs: in its input from the start.
-        os.write(controller, typed_first)
-    process = subprocess.Popen(
+    return run_on_a_terminal(
         [str(CONSOLE_SCRIPT), "run", "--sim", "--plan", str(_plan(tmp_path)), "--cues", "off",
          "--time-scale", "100000", *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_take_terminal,
+        private_env(tmp_path, TERM="dumb"),
+        typed_first=typed_first,
     )  # fmt: skip
-    os.close(terminal)
-    return controller, process
 
 
 def _journal(tmp_path: Path) -> SessionLog:

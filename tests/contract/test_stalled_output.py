@@ -17,7 +17,6 @@ import os
 import pty
 import subprocess
 import termios
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from tests.support.cli import CONSOLE_SCRIPT, LONG_PLAN, Sandbox, console
 from tests.support.schema import check_session, only
 from tests.support.terminal import read_until
+from tests.support.waiting import until
 
 LIMIT_S = 60.0
 RUN = (str(CONSOLE_SCRIPT), "run", "--sim", "--plan")
@@ -33,11 +33,13 @@ RUN = (str(CONSOLE_SCRIPT), "run", "--sim", "--plan")
 def wait_until(condition: Callable[[], bool], process: subprocess.Popen[Any], what: str) -> None:
     """Poll `condition` (a file growing) until it holds; the session ending first, or LIMIT_S
     passing, fails the test."""
-    deadline = time.monotonic() + LIMIT_S
-    while not condition():
-        assert process.poll() is None, f"the session ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} within {LIMIT_S} s"
-        time.sleep(0.05)  # polling a file for a condition, with a deadline
+    until(
+        condition,
+        limit_s=LIMIT_S,
+        what=what,
+        fail_if=lambda: None if process.poll() is None else f"the session ended before {what}",
+        interval_s=0.05,
+    )
 
 
 def the_journal(sandbox: Sandbox, process: subprocess.Popen[Any]) -> Path:
